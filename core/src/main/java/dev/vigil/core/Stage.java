@@ -1,0 +1,138 @@
+package dev.vigil.core;
+
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+
+/**
+ * One link of a {@link Pipeline}'s chain, built once when the pipeline is built. An admission stage
+ * drives its policy's permit protocol around the next stage; a control stage hands the next stage to
+ * its policy's {@code execute} (which may run it several times: a retry, a hedge) as a pre-built
+ * function, so the chain allocates nothing per call for the built-in conveniences. Immutable and
+ * thread-safe.
+ */
+abstract class Stage {
+    /** Names of the admission policies at and below this stage (to recognise their rejections). */
+    private final Set<String> admissionNamesBelow;
+
+    Stage(Set<String> admissionNamesBelow) {
+        this.admissionNamesBelow = admissionNamesBelow;
+    }
+
+    abstract <A, T> T run(CheckedFunction<? super A, ? extends T> action, A argument) throws Exception;
+
+    abstract <T> CompletionStage<T> runAsync(Supplier<? extends CompletionStage<T>> call);
+
+    /** True if a policy at or below this stage has the given name, so its rejection is internal. */
+    final boolean rejectsAs(String policyName) {
+        return admissionNamesBelow.contains(policyName);
+    }
+
+    static Stage chain(Policy[] policies) {
+        Stage next = new Terminal();
+        for (int i = policies.length - 1; i >= 0; i--) {
+            Policy policy = policies[i];
+            Set<String> names = new HashSet<>(next.admissionNamesBelow);
+            if (policy instanceof AdmissionPolicy) {
+                names.add(policy.name());
+                next = new AdmissionStage((AdmissionPolicy) policy, next, Set.copyOf(names));
+            } else {
+                next = new ControlStage(policy, next, Set.copyOf(names));
+            }
+        }
+        return next;
+    }
+
+    /** The end of the chain: the call itself. */
+    static final class Terminal extends Stage {
+        Terminal() {
+            super(Set.of());
+        }
+
+        @Override
+        <A, T> T run(CheckedFunction<? super A, ? extends T> action, A argument) throws Exception {
+            return action.apply(argument);
+        }
+
+        @Override
+        <T> CompletionStage<T> runAsync(Supplier<? extends CompletionStage<T>> call) {
+            try {
+                CompletionStage<T> stage = call.get();
+                if (stage == null) {
+                    return LinkedFuture.failed(new IllegalStateException("the asynchronous call returned a null stage"));
+                }
+                return stage;
+            } catch (Throwable failure) {
+                return LinkedFuture.failed(failure);
+            }
+        }
+    }
+
+    /** An admission policy around the rest of the chain. */
+    static final class AdmissionStage extends Stage {
+        private final AdmissionPolicy policy;
+        /** The rest of the chain, or null when the call itself comes next. */
+        private final Stage inner;
+
+        AdmissionStage(AdmissionPolicy policy, Stage next, Set<String> names) {
+            super(names);
+            this.policy = policy;
+            this.inner = next instanceof Terminal ? null : next;
+        }
+
+        @Override
+        <A, T> T run(CheckedFunction<? super A, ? extends T> action, A argument) throws Exception {
+            return Admissions.execute(policy, inner, action, argument);
+        }
+
+        @Override
+        <T> CompletionStage<T> runAsync(Supplier<? extends CompletionStage<T>> call) {
+            return Admissions.callAsync(policy, inner, call);
+        }
+    }
+
+    /**
+     * A control-flow policy (timeout, retry, fallback, hedge) around the rest of the chain. For the
+     * shared convenience adapters the rest of the chain is a pre-built function of the user's call;
+     * any other action is bound to its argument in one small adapter per call.
+     */
+    static final class ControlStage extends Stage {
+        private final Policy policy;
+        private final Stage next;
+        private final CheckedFunction<Callable<?>, Object> nextForCallable;
+        private final CheckedFunction<Supplier<?>, Object> nextForSupplier;
+        private final CheckedFunction<Runnable, Object> nextForRunnable;
+
+        ControlStage(Policy policy, Stage next, Set<String> names) {
+            super(names);
+            this.policy = policy;
+            this.next = next;
+            this.nextForCallable = callable -> next.run(Invokers.CALLABLE, callable);
+            this.nextForSupplier = supplier -> next.run(Invokers.SUPPLIER, supplier);
+            this.nextForRunnable = runnable -> next.run(Invokers.RUNNABLE, runnable);
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        <A, T> T run(CheckedFunction<? super A, ? extends T> action, A argument) throws Exception {
+            if (action == Invokers.CALLABLE) {
+                return (T) policy.execute(nextForCallable, (Callable<?>) argument);
+            }
+            if (action == Invokers.SUPPLIER) {
+                return (T) policy.execute(nextForSupplier, (Supplier<?>) argument);
+            }
+            if (action == Invokers.RUNNABLE) {
+                return (T) policy.execute(nextForRunnable, (Runnable) argument);
+            }
+            Callable<T> bound = () -> action.apply(argument);
+            return (T) policy.execute(nextForCallable, bound);
+        }
+
+        @Override
+        <T> CompletionStage<T> runAsync(Supplier<? extends CompletionStage<T>> call) {
+            return policy.callAsync(() -> next.runAsync(call));
+        }
+    }
+}

@@ -1,0 +1,101 @@
+package dev.vigil.core.event;
+
+import dev.vigil.core.internal.Checks;
+import java.time.Duration;
+
+/**
+ * Something a policy did that an application may want to log, count or alert on. The family is
+ * sealed (on Java 21+ a pattern {@code switch} over it is exhaustive); records are immutable and
+ * thread-safe.
+ *
+ * <p>Every event carries the policy's name and kind and the policy's {@link dev.vigil.core.time.Ticker}
+ * reading when it happened ({@link #nanoTime()}, comparable only with readings of the same ticker).
+ */
+public sealed interface PolicyEvent
+        permits PolicyEvent.StateChanged, PolicyEvent.Rejected, PolicyEvent.TimedOut, PolicyEvent.FallbackUsed {
+
+    /** @return the name of the policy that published the event */
+    String policyName();
+
+    /** @return the kind of policy, as in {@link dev.vigil.core.Policy#kind()} */
+    String policyKind();
+
+    /** @return the policy's ticker reading when the event happened */
+    long nanoTime();
+
+    /**
+     * A policy moved from one state to another (a circuit breaker opening, say).
+     *
+     * @param policyName the policy's name
+     * @param policyKind the policy's kind
+     * @param nanoTime   the ticker reading at the transition
+     * @param from       the state left
+     * @param to         the state entered
+     * @param reason     why, for people (e.g. "failure rate 62.5% >= 50%")
+     */
+    record StateChanged(String policyName, String policyKind, long nanoTime, String from, String to, String reason)
+            implements PolicyEvent {
+        /** @throws IllegalArgumentException if a text component is null */
+        public StateChanged {
+            Checks.notNull(policyName, "policyName");
+            Checks.notNull(policyKind, "policyKind");
+            Checks.notNull(from, "from");
+            Checks.notNull(to, "to");
+            Checks.notNull(reason, "reason");
+        }
+    }
+
+    /**
+     * A policy refused to admit a call.
+     *
+     * @param policyName      the policy's name
+     * @param policyKind      the policy's kind
+     * @param nanoTime        the ticker reading at the rejection
+     * @param reason          why, for people
+     * @param retryAfterNanos the suggested wait before trying again, or -1 if unknown
+     */
+    record Rejected(String policyName, String policyKind, long nanoTime, String reason, long retryAfterNanos)
+            implements PolicyEvent {
+        /** @throws IllegalArgumentException if a text component is null */
+        public Rejected {
+            Checks.notNull(policyName, "policyName");
+            Checks.notNull(policyKind, "policyKind");
+            Checks.notNull(reason, "reason");
+        }
+    }
+
+    /**
+     * A call exceeded its time limit.
+     *
+     * @param policyName the policy's name
+     * @param policyKind the policy's kind
+     * @param nanoTime   the ticker reading at the deadline
+     * @param limit      the limit that applied (the policy's own, or less when an enclosing deadline was earlier)
+     */
+    record TimedOut(String policyName, String policyKind, long nanoTime, Duration limit) implements PolicyEvent {
+        /** @throws IllegalArgumentException if a component is null */
+        public TimedOut {
+            Checks.notNull(policyName, "policyName");
+            Checks.notNull(policyKind, "policyKind");
+            Checks.notNull(limit, "limit");
+        }
+    }
+
+    /**
+     * A fallback replaced a failed call's outcome.
+     *
+     * @param policyName   the policy's name
+     * @param policyKind   the policy's kind
+     * @param nanoTime     the ticker reading when the fallback ran
+     * @param failure      the exception that was replaced, or null if a result was classified as a failure
+     * @param failedResult the result that was classified as a failure, or null if an exception was replaced
+     */
+    record FallbackUsed(String policyName, String policyKind, long nanoTime, Throwable failure, Object failedResult)
+            implements PolicyEvent {
+        /** @throws IllegalArgumentException if a name component is null */
+        public FallbackUsed {
+            Checks.notNull(policyName, "policyName");
+            Checks.notNull(policyKind, "policyKind");
+        }
+    }
+}

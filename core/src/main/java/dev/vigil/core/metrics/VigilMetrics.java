@@ -1,0 +1,120 @@
+package dev.vigil.core.metrics;
+
+import dev.vigil.core.Pipeline;
+import dev.vigil.core.Policy;
+import dev.vigil.core.internal.Checks;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.function.DoubleSupplier;
+import java.util.function.LongSupplier;
+
+/**
+ * Binds Vigil policies to a Micrometer {@link MeterRegistry}. Every meter is a
+ * {@link FunctionCounter} or a {@link Gauge} that reads a policy's own counters when the registry is
+ * scraped: nothing is recorded per call, so binding metrics adds no cost to the hot path.
+ *
+ * <p>Tags: {@code name} (policy name), {@code kind} (policy kind), and {@code outcome} on call
+ * counters ({@value MetricsSink#CALLS}). Pipelines are flattened into their policies.
+ *
+ * <p>Requires {@code micrometer-core} on the class path (an optional dependency of vigil-core).
+ * Immutable and thread-safe.
+ *
+ * <pre>{@code
+ * VigilMetrics.bind(registry, timeout, fallback);
+ * }</pre>
+ */
+@SuppressWarnings("exports") // Micrometer types in the API are optional by design (requires static)
+public final class VigilMetrics implements MeterBinder {
+    private final List<Policy> policies;
+
+    private VigilMetrics(List<Policy> policies) {
+        this.policies = policies;
+    }
+
+    /**
+     * Returns a binder for the given policies, for frameworks that collect {@link MeterBinder}s.
+     *
+     * @param policies the policies (pipelines are flattened)
+     * @return the binder
+     * @throws IllegalArgumentException if the array is null or empty or holds a null
+     */
+    public static VigilMetrics of(Policy... policies) {
+        Checks.noNullElements(policies, "policies");
+        if (policies.length == 0) {
+            throw new IllegalArgumentException("policies must not be empty");
+        }
+        return new VigilMetrics(Collections.unmodifiableList(Pipeline.flatten(List.of(policies))));
+    }
+
+    /**
+     * Registers the meters of the given policies in {@code registry}.
+     *
+     * @param registry the registry, not null
+     * @param policies the policies (pipelines are flattened)
+     * @return the meters registered, e.g. to remove them later
+     * @throws IllegalArgumentException if an argument is null or no policy is given
+     */
+    public static List<Meter> bind(MeterRegistry registry, Policy... policies) {
+        return of(policies).register(Checks.notNull(registry, "registry"));
+    }
+
+    @Override
+    public void bindTo(MeterRegistry registry) {
+        register(Checks.notNull(registry, "registry"));
+    }
+
+    private List<Meter> register(MeterRegistry registry) {
+        List<Meter> meters = new ArrayList<>();
+        for (Policy policy : policies) {
+            Tags tags = Tags.of("name", policy.name(), "kind", policy.kind());
+            policy.describeMetrics(new RegistrySink(registry, policy, tags, meters));
+        }
+        return Collections.unmodifiableList(meters);
+    }
+
+    /** Turns descriptions into Micrometer meters; used at bind time only, from one thread. */
+    private static final class RegistrySink implements MetricsSink {
+        private final MeterRegistry registry;
+        private final Policy policy;
+        private final Tags tags;
+        private final List<Meter> meters;
+
+        RegistrySink(MeterRegistry registry, Policy policy, Tags tags, List<Meter> meters) {
+            this.registry = registry;
+            this.policy = policy;
+            this.tags = tags;
+            this.meters = meters;
+        }
+
+        @Override
+        public void counter(String name, String description, String outcome, LongSupplier count) {
+            Checks.notNull(count, "count");
+            // The policy is the meter's state object; the function (held strongly by the meter)
+            // captures the supplier, so the meter reads the policy's live counter on every scrape.
+            meters.add(FunctionCounter.builder(Checks.notBlank(name, "name"), policy, p -> count.getAsLong())
+                    .description(description)
+                    .tags(tags)
+                    .tag("outcome", Checks.notBlank(outcome, "outcome"))
+                    .baseUnit("calls")
+                    .register(registry));
+        }
+
+        @Override
+        public void gauge(String name, String description, String baseUnit, DoubleSupplier value) {
+            Checks.notNull(value, "value");
+            meters.add(Gauge.builder(Checks.notBlank(name, "name"), policy, p -> value.getAsDouble())
+                    .description(description)
+                    .tags(tags)
+                    .baseUnit(baseUnit)
+                    .strongReference(true)
+                    .register(registry));
+        }
+    }
+}

@@ -1,0 +1,78 @@
+package dev.vigil.core.time;
+
+import dev.vigil.core.internal.Checks;
+import java.time.Duration;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * Runs a task once after a delay. Timeouts, asynchronous retries, hedges and scheduled state
+ * transitions all go through a {@code Scheduler}, so tests can substitute a {@link ManualScheduler}
+ * and run in virtual time.
+ *
+ * <p>Tasks must be short and must not block: they run on the scheduler's thread (the shared
+ * scheduler has exactly one). Implementations are thread-safe: {@link #schedule} may be called from
+ * any thread, concurrently.
+ */
+public interface Scheduler {
+
+    /**
+     * Schedules {@code task} to run once, no earlier than {@code delayNanos} from now.
+     *
+     * @param task       the task; exceptions it throws are logged and ignored
+     * @param delayNanos the delay in nanoseconds; zero or negative runs the task as soon as possible
+     * @return a handle that cancels the task if it has not started
+     * @throws IllegalArgumentException if {@code task} is null
+     * @throws java.util.concurrent.RejectedExecutionException if the scheduler was shut down
+     */
+    Task schedule(Runnable task, long delayNanos);
+
+    /**
+     * Schedules {@code task} to run once after {@code delay}.
+     *
+     * @param task  the task
+     * @param delay the delay, not null
+     * @return a handle that cancels the task if it has not started
+     * @throws IllegalArgumentException if an argument is null
+     */
+    default Task schedule(Runnable task, Duration delay) {
+        Checks.notNull(delay, "delay");
+        return schedule(task, Checks.toNanosSaturated(delay));
+    }
+
+    /**
+     * The scheduler Vigil's policies use by default: one daemon thread for the whole JVM (never a
+     * thread per policy), started on first use, driving a hashed timing wheel with a one-millisecond
+     * tick. Scheduling and cancelling take no lock: a task is published with a single CAS and a
+     * cancellation is a single CAS; the timer thread does all the bookkeeping.
+     *
+     * @return the shared scheduler
+     */
+    static Scheduler shared() {
+        return WheelScheduler.Holder.SHARED;
+    }
+
+    /**
+     * Adapts a {@link ScheduledExecutorService}. Its tasks then run on the executor's threads, and
+     * scheduling takes the executor's internal lock.
+     *
+     * @param executor the executor, not null
+     * @return a scheduler that schedules on {@code executor}
+     * @throws IllegalArgumentException if {@code executor} is null
+     */
+    static Scheduler of(ScheduledExecutorService executor) {
+        return new ExecutorScheduler(Checks.notNull(executor, "executor"));
+    }
+
+    /**
+     * A scheduled task. Thread-safe.
+     */
+    interface Task {
+        /**
+         * Cancels the task if it has not started yet.
+         *
+         * @return true if this call cancelled it; false if it already ran, is running or was
+         *     cancelled before
+         */
+        boolean cancel();
+    }
+}

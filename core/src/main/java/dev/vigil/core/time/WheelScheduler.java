@@ -1,0 +1,239 @@
+package dev.vigil.core.time;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The shared {@link Scheduler}: a hashed timing wheel driven by one daemon thread.
+ *
+ * <h2>Algorithm</h2>
+ * Producers never touch the wheel. {@link #schedule} allocates a {@link Node} and pushes it on a
+ * Treiber stack ({@code incoming}) with one CAS. The timer thread owns everything else: each tick it
+ * takes the whole stack with one {@code getAndSet(null)}, files each node into the bucket of its
+ * deadline tick ({@code WHEEL_SIZE} buckets of {@code TICK_NANOS}; a bucket holds the nodes of every
+ * round that hashes to it, each with its absolute deadline), then walks the buckets whose ticks have
+ * passed, firing the nodes whose deadline has come and unlinking the cancelled ones. Cancelling is a
+ * single CAS on the node's state; a cancelled node stays linked until the timer thread next visits
+ * its bucket (at most one wheel turn, about a second): a benign delay in freeing memory, never a
+ * missed or duplicated run.
+ *
+ * <h2>Memory ordering</h2>
+ * <ul>
+ *   <li>A node's fields are written before the CAS that pushes it (a volatile write, so a release);
+ *       the timer thread's {@code getAndSet} of {@code incoming} (a volatile read-modify-write, so an
+ *       acquire) makes them visible to it. After that only the timer thread reads or writes
+ *       {@code next} and the bucket heads: plain accesses.</li>
+ *   <li>{@code state} moves PENDING to CANCELLED (any thread) or PENDING to FIRED (timer thread) by
+ *       CAS, so exactly one of cancel and run wins.</li>
+ *   <li>Idle wake-up (Dekker): the timer thread writes {@code sleeping = true} then re-reads
+ *       {@code incoming} before parking; a producer CASes {@code incoming} then reads
+ *       {@code sleeping}. Both are volatile accesses, which are totally ordered, so at least one side
+ *       sees the other's write and no wake-up is lost.</li>
+ * </ul>
+ *
+ * <p>Thread-safe. Tasks run on the timer thread and must be short.
+ */
+final class WheelScheduler implements Scheduler {
+    static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    static final int WHEEL_SIZE = 1024; // power of two: one turn is about one second
+    private static final int MASK = WHEEL_SIZE - 1;
+    private static final long MAX_DELAY_NANOS = Long.MAX_VALUE >> 2;
+
+    private static final int PENDING = 0;
+    private static final int FIRED = 1;
+    private static final int CANCELLED = 2;
+
+    private static final VarHandle INCOMING;
+    private static final VarHandle SLEEPING;
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            INCOMING = lookup.findVarHandle(WheelScheduler.class, "incoming", Node.class);
+            SLEEPING = lookup.findVarHandle(WheelScheduler.class, "sleeping", boolean.class);
+            STATE = lookup.findVarHandle(Node.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** Lazy holder: the shared timer thread starts on first use only. */
+    static final class Holder {
+        static final WheelScheduler SHARED = new WheelScheduler(Ticker.system(), "vigil-timer");
+
+        private Holder() {}
+    }
+
+    private final Ticker ticker;
+    private final long origin;
+    private final Thread thread;
+
+    /** Treiber stack of newly scheduled nodes; accessed through {@link #INCOMING}. */
+    @SuppressWarnings("unused")
+    private volatile Node incoming;
+    /** True while the timer thread is parked with nothing to do; accessed through {@link #SLEEPING}. */
+    @SuppressWarnings("unused")
+    private volatile boolean sleeping;
+    private volatile boolean shutdown;
+
+    // Timer-thread-only state: plain fields.
+    private final Node[] buckets = new Node[WHEEL_SIZE];
+    private long nextTick;
+    private long linked;
+
+    WheelScheduler(Ticker ticker, String threadName) {
+        this.ticker = ticker;
+        this.origin = ticker.read();
+        this.thread = new Thread(this::loop, threadName);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    @Override
+    public Task schedule(Runnable task, long delayNanos) {
+        if (task == null) {
+            throw new IllegalArgumentException("task must not be null");
+        }
+        if (shutdown) {
+            throw new RejectedExecutionException("scheduler is shut down");
+        }
+        long now = ticker.read();
+        // Delays are capped at about 73 years so that deadline arithmetic never overflows.
+        long deadline = now + Math.min(Math.max(delayNanos, 0L), MAX_DELAY_NANOS);
+        Node node = new Node(task, deadline);
+        Node head;
+        do {
+            head = (Node) INCOMING.getVolatile(this);
+            node.next = head; // plain write, published by the CAS below
+        } while (!INCOMING.compareAndSet(this, head, node));
+        // Dekker pair with the timer thread's "sleeping = true; re-read incoming" (see class comment).
+        if ((boolean) SLEEPING.getVolatile(this) && SLEEPING.compareAndSet(this, true, false)) {
+            LockSupport.unpark(thread);
+        }
+        return node;
+    }
+
+    /** Stops the timer thread; pending tasks are dropped. For tests and non-shared instances. */
+    void shutdown() {
+        shutdown = true;
+        LockSupport.unpark(thread);
+    }
+
+    private void loop() {
+        while (!shutdown) {
+            long now = ticker.read();
+            long currentTick = (now - origin) / TICK_NANOS;
+            drainIncoming(now);
+            // Visit every bucket whose tick has passed; after a long stall (GC, suspended VM) a whole
+            // turn covers every bucket, and each fires all of its nodes that are due.
+            long behind = currentTick - nextTick + 1;
+            int visits = (int) Math.min(Math.max(behind, 0), WHEEL_SIZE);
+            for (int i = 0; i < visits; i++) {
+                expire((int) ((nextTick + i) & MASK), now);
+            }
+            if (behind > 0) {
+                nextTick = currentTick + 1;
+            }
+            if (linked == 0) {
+                // Nothing in the wheel: park until a producer pushes (Dekker pair, see class comment).
+                SLEEPING.setVolatile(this, true);
+                if (INCOMING.getVolatile(this) == null && !shutdown) {
+                    LockSupport.park(this);
+                }
+                SLEEPING.setVolatile(this, false);
+            } else {
+                long untilNextTick = origin + nextTick * TICK_NANOS - ticker.read();
+                LockSupport.parkNanos(this, Math.max(untilNextTick, 1_000L));
+            }
+        }
+    }
+
+    private void drainIncoming(long now) {
+        Node node = (Node) INCOMING.getAndSet(this, (Node) null);
+        while (node != null) {
+            Node following = node.next;
+            if ((int) STATE.getVolatile(node) == PENDING) {
+                if (node.deadline - now <= 0) {
+                    fire(node);
+                } else {
+                    long tick = ceilTick(node.deadline);
+                    int index = (int) (Math.max(tick, nextTick) & MASK);
+                    node.next = buckets[index];
+                    buckets[index] = node;
+                    linked++;
+                }
+            }
+            node = following;
+        }
+    }
+
+    private void expire(int index, long now) {
+        Node previous = null;
+        Node node = buckets[index];
+        while (node != null) {
+            Node following = node.next;
+            boolean remove;
+            if ((int) STATE.getVolatile(node) != PENDING) {
+                remove = true; // cancelled: unlink now
+            } else if (node.deadline - now <= 0) {
+                remove = true;
+                fire(node);
+            } else {
+                remove = false; // a later round of this bucket
+            }
+            if (remove) {
+                if (previous == null) {
+                    buckets[index] = following;
+                } else {
+                    previous.next = following;
+                }
+                node.next = null;
+                linked--;
+            } else {
+                previous = node;
+            }
+            node = following;
+        }
+    }
+
+    private static void fire(Node node) {
+        if (STATE.compareAndSet(node, PENDING, FIRED)) {
+            TaskFailures.runGuarded(node.task);
+        }
+    }
+
+    private long ceilTick(long deadline) {
+        long sinceOrigin = deadline - origin;
+        return (sinceOrigin + TICK_NANOS - 1) / TICK_NANOS;
+    }
+
+    @Override
+    public String toString() {
+        return "Scheduler.shared(" + thread.getName() + ")";
+    }
+
+    /** A scheduled task; also its cancellation handle. */
+    static final class Node implements Task {
+        final Runnable task;
+        final long deadline;
+        /** PENDING, FIRED or CANCELLED; accessed through {@link #STATE}. */
+        @SuppressWarnings("unused")
+        volatile int state;
+        /** Next in the incoming stack, then in the bucket; see the class comment for ownership. */
+        Node next;
+
+        Node(Runnable task, long deadline) {
+            this.task = task;
+            this.deadline = deadline;
+        }
+
+        @Override
+        public boolean cancel() {
+            return STATE.compareAndSet(this, PENDING, CANCELLED);
+        }
+    }
+}

@@ -1,0 +1,21 @@
+/**
+ * Vigil core: the decorator API ({@link dev.vigil.core.Policy}, {@link dev.vigil.core.Pipeline},
+ * the admission protocol), outcome classification, {@link dev.vigil.core.Timeout},
+ * {@link dev.vigil.core.Fallback}, deadlines, time and virtual time, events, health and the
+ * optional Micrometer binder.
+ *
+ * <p>Micrometer is optional ({@code requires static}): only {@link dev.vigil.core.metrics.VigilMetrics}
+ * touches it, and nothing else in core loads a Micrometer class.
+ */
+@SuppressWarnings("requires-automatic") // micrometer-core has no module-info, only an Automatic-Module-Name
+module dev.vigil.core {
+    requires org.slf4j;
+    requires static micrometer.core;
+
+    exports dev.vigil.core;
+    exports dev.vigil.core.time;
+    exports dev.vigil.core.event;
+    exports dev.vigil.core.health;
+    exports dev.vigil.core.metrics;
+    // dev.vigil.core.internal is not exported; feature modules get a qualified export when they land.
+}

@@ -1,0 +1,67 @@
+package dev.vigil.core.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.vigil.core.Fallback;
+import dev.vigil.core.Pipeline;
+import dev.vigil.core.Timeout;
+import dev.vigil.core.time.ManualScheduler;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class VigilMetricsTest {
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
+    @Test
+    void countersReadThePoliciesOwnCountsWhenScraped() throws Exception {
+        ManualScheduler scheduler = new ManualScheduler();
+        Timeout timeout = Timeout.builder(Duration.ofMillis(10)).name("db").scheduler(scheduler).interruptOnTimeout(false).build();
+        Fallback<String> fallback = Fallback.<String>builder().name("db-fallback").value("cached").build();
+        List<Meter> meters = VigilMetrics.bind(registry, Pipeline.of(fallback, timeout));
+        assertEquals(5, meters.size());
+
+        Pipeline pipeline = Pipeline.of(fallback, timeout);
+        pipeline.call(() -> "ok");
+        pipeline.call(() -> {
+            throw new IOException("down");
+        });
+        pipeline.call(() -> {
+            scheduler.advance(Duration.ofMillis(10));
+            return "late";
+        });
+
+        assertEquals(1.0, count("db", "timeout", "success"));
+        assertEquals(1.0, count("db", "timeout", "failure"));
+        assertEquals(1.0, count("db", "timeout", "timeout"));
+        assertEquals(2.0, count("db-fallback", "fallback", "fallback"));
+        assertEquals(0.0, count("db-fallback", "fallback", "failure"));
+    }
+
+    @Test
+    void worksAsAMeterBinder() {
+        VigilMetrics.of(Timeout.of(Duration.ofSeconds(1))).bindTo(registry);
+        assertEquals(3, registry.find(MetricsSink.CALLS).tag("kind", "timeout").functionCounters().size());
+    }
+
+    @Test
+    void badInputIsRejected() {
+        assertThrows(IllegalArgumentException.class, () -> VigilMetrics.of());
+        assertThrows(IllegalArgumentException.class, () -> VigilMetrics.bind(null, Timeout.of(Duration.ofSeconds(1))));
+        assertThrows(IllegalArgumentException.class, () -> VigilMetrics.of(Timeout.of(Duration.ofSeconds(1)), null));
+    }
+
+    private double count(String name, String kind, String outcome) {
+        FunctionCounter counter = registry.find(MetricsSink.CALLS)
+                .tags("name", name, "kind", kind, "outcome", outcome).functionCounter();
+        if (counter == null) {
+            throw new AssertionError("no counter " + name + "/" + kind + "/" + outcome);
+        }
+        return counter.count();
+    }
+}

@@ -1,0 +1,75 @@
+package dev.vigil.demo;
+
+import dev.vigil.core.Deadline;
+import dev.vigil.core.Fallback;
+import dev.vigil.core.Pipeline;
+import dev.vigil.core.Policy;
+import dev.vigil.core.Timeout;
+import dev.vigil.core.health.HealthReport;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The README's quick start, runnable: a client of a flaky local HTTP service, decorated with a
+ * {@link Timeout} (bounding each request, with the remaining time passed to the HTTP client through
+ * the {@link Deadline}) and a {@link Fallback}. Run it with the README's first command.
+ */
+public final class QuickStart {
+    private QuickStart() {}
+
+    /**
+     * Starts the flaky service on 127.0.0.1, calls it through Vigil, prints what happened, stops.
+     *
+     * @param args ignored
+     * @throws Exception if the demo itself breaks
+     */
+    public static void main(String[] args) throws Exception {
+        try (FlakyService service = FlakyService.start(2_000)) {
+            System.out.println("Vigil quick start: calling a flaky service at " + service.uri());
+            for (String line : run(service.uri(), Duration.ofMillis(250))) {
+                System.out.println("  " + line);
+            }
+        }
+    }
+
+    /**
+     * Calls {@code /fast}, {@code /slow} and {@code /broken} through a fallback and a timeout.
+     *
+     * @param base  the service's base URI
+     * @param limit the timeout's limit
+     * @return one line per call, then the policies' health and counters
+     * @throws Exception if a call fails in a way the policies do not handle
+     */
+    static List<String> run(URI base, Duration limit) throws Exception {
+        List<String> lines = new ArrayList<>();
+        // --- quick start ---
+        HttpClient client = HttpClient.newHttpClient();
+        Timeout timeout = Timeout.builder(limit).name("catalog-timeout").build();
+        Fallback<String> fallback = Fallback.<String>builder().name("catalog-fallback").value("(cached catalog)").build();
+        Policy catalog = Pipeline.of(fallback, timeout); // fallback(timeout(call))
+
+        for (String path : List.of("fast", "slow", "broken")) {
+            String body = catalog.call(() -> {
+                Duration left = Deadline.current().orElseThrow().remaining(); // the timeout's deadline
+                HttpRequest request = HttpRequest.newBuilder(base.resolve(path)).timeout(left).build();
+                HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
+                if (response.statusCode() >= 500) {
+                    throw new IOException("HTTP " + response.statusCode() + " from /" + path);
+                }
+                return response.body();
+            });
+            lines.add("/" + path + " -> " + body);
+        }
+        // --- end quick start ---
+        lines.add("health: " + HealthReport.of(catalog).status());
+        lines.add("fallbacks: " + fallback.fallbackCount());
+        lines.add("timeouts: " + timeout.timeoutCount());
+        return lines;
+    }
+}
