@@ -23,7 +23,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * The cost of a fallback to a fixed value, on both of its paths: the call succeeds (the fallback
  * only watches), and the call throws (the fallback replaces the failure with its value).
  *
- * <p>Compares Vigil's {@code Fallback.of(value).call(callable)} with Failsafe's
+ * <p>Compares Vigil's {@code Fallback.ofValue(value).call(callable)} with Failsafe's
  * {@code Failsafe.with(Fallback.of(value)).get(supplier)} and resilience4j's
  * {@code Decorators.ofSupplier(supplier).withFallback(throwable -> value)} (from
  * {@code resilience4j-all}; decorated once in {@link #setUp}, then called). The failing call throws
@@ -74,7 +74,7 @@ public class FallbackBenchmark {
         failing = () -> {
             throw FAILURE;
         };
-        vigil = Fallback.of(REPLACEMENT);
+        vigil = Fallback.ofValue(REPLACEMENT);
 
         failsafe = Failsafe.with(dev.failsafe.Fallback.of(REPLACEMENT));
         failsafeSucceeding = () -> RESULT;

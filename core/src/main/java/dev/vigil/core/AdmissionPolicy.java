@@ -15,14 +15,15 @@ import java.util.function.Supplier;
  *     throw breaker.rejection();                 // or answer 503 with rejection().retryAfter()
  * }
  * long start = ticker.read();
+ * Response response;
  * try {
- *     Response response = send(request);
- *     breaker.onResult(permit, response, null, ticker.read() - start);
- *     return response;
- * } catch (IOException e) {
- *     breaker.onResult(permit, null, e, ticker.read() - start);
- *     throw e;
+ *     response = send(request);
+ * } catch (Throwable failure) {                 // every exit ends the permit, exactly once
+ *     breaker.onResult(permit, null, failure, ticker.read() - start);
+ *     throw failure;
  * }
+ * breaker.onResult(permit, response, null, ticker.read() - start);
+ * return response;
  * // and if the call is abandoned before it completes: breaker.release(permit);
  * }</pre>
  *
@@ -85,11 +86,15 @@ public interface AdmissionPolicy extends Policy {
      */
     void release(long permit);
 
-    /** @return the classifier that turns this policy's call results into outcomes */
-    Classifier classifier();
+    /** @return the classifier that turns this policy's call results into outcomes; {@link Classifier#defaults()} unless overridden */
+    default Classifier classifier() {
+        return Classifier.defaults();
+    }
 
-    /** @return the ticker this policy measures time with */
-    Ticker ticker();
+    /** @return the ticker this policy measures time with; {@link Ticker#system()} unless overridden */
+    default Ticker ticker() {
+        return Ticker.system();
+    }
 
     /**
      * Whether {@link #complete} needs a real {@code elapsedNanos} (a breaker's slow-call rate, a

@@ -32,9 +32,10 @@ final class Admissions {
         try {
             result = next == null ? action.apply(argument) : next.run(action, argument);
         } catch (RejectedException innerRejection) {
-            // An inner policy refused the call before it started: it says nothing about the
-            // dependency, so this permit is released rather than counted.
-            if (next != null && next.rejectsAs(innerRejection.policyName())) {
+            // An inner policy of this pipeline refused the call before it started: that says nothing
+            // about the dependency, so this permit is released rather than counted. A rejection the
+            // call itself threw (from some other service's policy) is an ordinary failure.
+            if (next != null && next.rejectedBelow(innerRejection)) {
                 policy.release(permit);
             } else {
                 policy.onResult(permit, null, innerRejection, elapsed(ticker, start));
@@ -86,8 +87,9 @@ final class Admissions {
     private static RejectedException rejection(AdmissionPolicy policy) {
         RejectedException rejection = policy.rejection();
         if (rejection == null) {
-            return new RejectedException(policy.name(), policy.kind() + " '" + policy.name() + "' rejected the call", -1L);
+            rejection = new RejectedException(policy.name(), policy.kind() + " '" + policy.name() + "' rejected the call", -1L);
         }
+        rejection.rejectedBy = policy; // plain write: read by outer stages on this thread, or after the future's completion
         return rejection;
     }
 
@@ -137,7 +139,7 @@ final class Admissions {
                 Throwable cause = failure == null ? null : unwrap(failure);
                 try {
                     if (next != null && cause instanceof RejectedException
-                            && next.rejectsAs(((RejectedException) cause).policyName())) {
+                            && next.rejectedBelow((RejectedException) cause)) {
                         policy.release(permit);
                     } else {
                         policy.onResult(permit, value, cause, elapsed(ticker, start));

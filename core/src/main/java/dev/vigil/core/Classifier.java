@@ -82,14 +82,14 @@ public interface Classifier {
         /**
          * Counts exceptions of these types (or caused by them) as failures.
          *
-         * @param types exception types
+         * @param types exception types, at least one
          * @return this builder
-         * @throws IllegalArgumentException if the array or an element is null
+         * @throws IllegalArgumentException if the array is null or empty, or an element is null
          */
         @SafeVarargs
         @SuppressWarnings("varargs")
         public final Builder failOn(Class<? extends Throwable>... types) {
-            failTypes.addAll(List.of(Checks.noNullElements(types, "types")));
+            failTypes.addAll(List.of(nonEmpty(types)));
             return this;
         }
 
@@ -108,14 +108,14 @@ public interface Classifier {
         /**
          * Ignores exceptions of these types (or caused by them): neither success nor failure.
          *
-         * @param types exception types
+         * @param types exception types, at least one
          * @return this builder
-         * @throws IllegalArgumentException if the array or an element is null
+         * @throws IllegalArgumentException if the array is null or empty, or an element is null
          */
         @SafeVarargs
         @SuppressWarnings("varargs")
         public final Builder ignore(Class<? extends Throwable>... types) {
-            ignoreTypes.addAll(List.of(Checks.noNullElements(types, "types")));
+            ignoreTypes.addAll(List.of(nonEmpty(types)));
             return this;
         }
 
@@ -158,6 +158,14 @@ public interface Classifier {
         public <R> Builder ignoreResult(Class<R> type, Predicate<? super R> predicate) {
             ignoreResults.add(typed(Checks.notNull(type, "type"), Checks.notNull(predicate, "predicate")));
             return this;
+        }
+
+        private static Class<? extends Throwable>[] nonEmpty(Class<? extends Throwable>[] types) {
+            Checks.noNullElements(types, "types");
+            if (types.length == 0) {
+                throw new IllegalArgumentException("types must not be empty: name at least one exception type");
+            }
+            return types;
         }
 
         private static <R> Predicate<Object> typed(Class<R> type, Predicate<? super R> predicate) {

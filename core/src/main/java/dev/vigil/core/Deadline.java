@@ -1,5 +1,6 @@
 package dev.vigil.core;
 
+import dev.vigil.core.internal.Checks;
 import dev.vigil.core.time.Ticker;
 import java.time.Duration;
 import java.util.Optional;
@@ -11,7 +12,7 @@ import java.util.Optional;
  *
  * <pre>{@code
  * timeout.call(() -> {
- *     Duration left = Deadline.current().map(Deadline::remaining).orElse(Duration.ofSeconds(30));
+ *     Duration left = Deadline.currentRemainingOr(Duration.ofSeconds(30));
  *     return client.send(request.timeout(left).build(), BodyHandlers.ofString());
  * });
  * }</pre>
@@ -52,6 +53,28 @@ public final class Deadline {
     public static long currentRemainingNanos() {
         Deadline deadline = CURRENT.get();
         return deadline == null ? Long.MAX_VALUE : deadline.remainingNanos();
+    }
+
+    /**
+     * Returns the time left before the current thread's deadline, for passing to an API that takes a
+     * timeout: never zero or negative (at least one nanosecond, so it is always a valid timeout; an
+     * expired deadline then makes the API time out at once), or {@code otherwise} when no enclosing
+     * policy set a deadline.
+     *
+     * <pre>{@code
+     * HttpRequest request = HttpRequest.newBuilder(uri)
+     *     .timeout(Deadline.currentRemainingOr(Duration.ofSeconds(10)))
+     *     .build();
+     * }</pre>
+     *
+     * @param otherwise the timeout to use when there is no deadline, not null
+     * @return a positive duration
+     * @throws IllegalArgumentException if {@code otherwise} is null
+     */
+    public static Duration currentRemainingOr(Duration otherwise) {
+        Checks.notNull(otherwise, "otherwise");
+        Deadline deadline = CURRENT.get();
+        return deadline == null ? otherwise : Duration.ofNanos(Math.max(1L, deadline.remainingNanos()));
     }
 
     /** @return the nanoseconds left before this deadline, 0 if it has passed */

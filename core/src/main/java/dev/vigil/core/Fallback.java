@@ -31,8 +31,8 @@ import java.util.function.Supplier;
  * completes the failed stage). Immutable and thread-safe if the fallback function is.
  *
  * <pre>{@code
- * Fallback<String> cached = Fallback.<String>builder().function(failure -> cache.lastKnown()).build();
- * String value = Pipeline.of(cached, breaker).call(() -> fetch());
+ * Fallback<String> cached = Fallback.ofFunction(failure -> cache.lastKnown());
+ * String value = Pipeline.of(cached, timeout).call(() -> fetch());
  * }</pre>
  *
  * @param <T> the type of the replacement result
@@ -63,7 +63,7 @@ public final class Fallback<T> implements Policy {
      * @param <T>   the result type
      * @return the fallback
      */
-    public static <T> Fallback<T> of(T value) {
+    public static <T> Fallback<T> ofValue(T value) {
         return Fallback.<T>builder().value(value).build();
     }
 
@@ -75,7 +75,7 @@ public final class Fallback<T> implements Policy {
      * @return the fallback
      * @throws IllegalArgumentException if {@code function} is null
      */
-    public static <T> Fallback<T> of(CheckedFunction<? super Failure, ? extends T> function) {
+    public static <T> Fallback<T> ofFunction(CheckedFunction<? super Failure, ? extends T> function) {
         return Fallback.<T>builder().function(function).build();
     }
 

@@ -1,5 +1,6 @@
 package dev.vigil.core;
 
+import dev.vigil.core.internal.Checks;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -17,6 +18,13 @@ public class RejectedException extends VigilException {
     private static final long serialVersionUID = 1L;
 
     private final long retryAfterNanos;
+    /**
+     * The admission policy whose rejection a pipeline driver threw (set by the driver on the
+     * rejecting thread before throwing; read on that thread, or after a future's completion, which
+     * publishes it). Lets an outer policy tell "rejected further in this pipeline" (release the permit)
+     * from "the call itself threw a rejection" (a failure) by identity, not by name.
+     */
+    transient Object rejectedBy;
 
     /**
      * Creates a stackless rejection.
@@ -24,6 +32,7 @@ public class RejectedException extends VigilException {
      * @param policyName      the rejecting policy's name
      * @param message         why, for people
      * @param retryAfterNanos the suggested wait in nanoseconds, or a negative value if unknown
+     * @throws IllegalArgumentException if {@code policyName} or {@code message} is null
      */
     public RejectedException(String policyName, String message, long retryAfterNanos) {
         this(policyName, message, retryAfterNanos, false);
@@ -36,9 +45,10 @@ public class RejectedException extends VigilException {
      * @param message            why, for people
      * @param retryAfterNanos    the suggested wait in nanoseconds, or a negative value if unknown
      * @param writableStackTrace true to capture a stack trace (costly); false for a stackless exception
+     * @throws IllegalArgumentException if {@code policyName} or {@code message} is null
      */
     public RejectedException(String policyName, String message, long retryAfterNanos, boolean writableStackTrace) {
-        super(policyName, message, null, writableStackTrace);
+        super(Checks.notNull(policyName, "policyName"), Checks.notNull(message, "message"), null, writableStackTrace);
         this.retryAfterNanos = retryAfterNanos < 0 ? -1L : retryAfterNanos;
     }
 

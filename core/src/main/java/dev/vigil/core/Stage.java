@@ -1,7 +1,7 @@
 package dev.vigil.core;
 
-import java.util.HashSet;
-import java.util.Set;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
@@ -14,32 +14,38 @@ import java.util.function.Supplier;
  * thread-safe.
  */
 abstract class Stage {
-    /** Names of the admission policies at and below this stage (to recognise their rejections). */
-    private final Set<String> admissionNamesBelow;
+    /** The admission policies at and below this stage, to recognise their rejections by identity. */
+    private final AdmissionPolicy[] admissionsBelow;
 
-    Stage(Set<String> admissionNamesBelow) {
-        this.admissionNamesBelow = admissionNamesBelow;
+    Stage(AdmissionPolicy[] admissionsBelow) {
+        this.admissionsBelow = admissionsBelow;
     }
 
     abstract <A, T> T run(CheckedFunction<? super A, ? extends T> action, A argument) throws Exception;
 
     abstract <T> CompletionStage<T> runAsync(Supplier<? extends CompletionStage<T>> call);
 
-    /** True if a policy at or below this stage has the given name, so its rejection is internal. */
-    final boolean rejectsAs(String policyName) {
-        return admissionNamesBelow.contains(policyName);
+    /** True if a policy at or below this stage raised {@code rejection} (only on the rejection path). */
+    final boolean rejectedBelow(RejectedException rejection) {
+        Object source = rejection.rejectedBy;
+        for (AdmissionPolicy policy : admissionsBelow) {
+            if (policy == source) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static Stage chain(Policy[] policies) {
         Stage next = new Terminal();
         for (int i = policies.length - 1; i >= 0; i--) {
             Policy policy = policies[i];
-            Set<String> names = new HashSet<>(next.admissionNamesBelow);
+            List<AdmissionPolicy> below = new ArrayList<>(List.of(next.admissionsBelow));
             if (policy instanceof AdmissionPolicy) {
-                names.add(policy.name());
-                next = new AdmissionStage((AdmissionPolicy) policy, next, Set.copyOf(names));
+                below.add((AdmissionPolicy) policy);
+                next = new AdmissionStage((AdmissionPolicy) policy, next, below.toArray(new AdmissionPolicy[0]));
             } else {
-                next = new ControlStage(policy, next, Set.copyOf(names));
+                next = new ControlStage(policy, next, below.toArray(new AdmissionPolicy[0]));
             }
         }
         return next;
@@ -48,7 +54,7 @@ abstract class Stage {
     /** The end of the chain: the call itself. */
     static final class Terminal extends Stage {
         Terminal() {
-            super(Set.of());
+            super(new AdmissionPolicy[0]);
         }
 
         @Override
@@ -76,8 +82,8 @@ abstract class Stage {
         /** The rest of the chain, or null when the call itself comes next. */
         private final Stage inner;
 
-        AdmissionStage(AdmissionPolicy policy, Stage next, Set<String> names) {
-            super(names);
+        AdmissionStage(AdmissionPolicy policy, Stage next, AdmissionPolicy[] below) {
+            super(below);
             this.policy = policy;
             this.inner = next instanceof Terminal ? null : next;
         }
@@ -105,8 +111,8 @@ abstract class Stage {
         private final CheckedFunction<Supplier<?>, Object> nextForSupplier;
         private final CheckedFunction<Runnable, Object> nextForRunnable;
 
-        ControlStage(Policy policy, Stage next, Set<String> names) {
-            super(names);
+        ControlStage(Policy policy, Stage next, AdmissionPolicy[] below) {
+            super(below);
             this.policy = policy;
             this.next = next;
             this.nextForCallable = callable -> next.run(Invokers.CALLABLE, callable);

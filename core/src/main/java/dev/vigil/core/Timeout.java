@@ -68,9 +68,9 @@ public final class Timeout implements Policy {
         this.interruptOnTimeout = builder.interruptOnTimeout;
         this.cancelOnTimeout = builder.cancelOnTimeout;
         this.scheduler = builder.scheduler;
-        this.ticker = builder.ticker != null ? builder.ticker
-                : builder.scheduler instanceof ManualScheduler ? ((ManualScheduler) builder.scheduler).ticker()
-                : Ticker.system();
+        // Deadlines are readings of the scheduler's own clock, so a timer is scheduled at the reading
+        // already taken (one clock read per call), and virtual time cannot be mixed up with real time.
+        this.ticker = builder.scheduler.ticker();
         this.events = EventPublisher.of(builder.listeners);
     }
 
@@ -115,21 +115,13 @@ public final class Timeout implements Policy {
     public <A, T> T execute(CheckedFunction<? super A, ? extends T> action, A argument) throws Exception {
         Checks.notNull(action, "action");
         long now = ticker.read();
-        Deadline outer = Deadline.currentOrNull();
-        long effective = limitNanos;
-        boolean inherited = false;
-        if (outer != null) {
-            long outerRemaining = outer.remainingNanos();
-            if (outerRemaining < effective) {
-                effective = outerRemaining;
-                inherited = true;
-            }
-        }
+        long effective = effectiveLimitNanos();
+        boolean inherited = effective < limitNanos;
         if (effective <= 0) {
             throw timedOut(Math.max(effective, 0L), inherited);
         }
         SyncWatch watch = new SyncWatch(this, Thread.currentThread(), effective, inherited);
-        Scheduler.Task task = scheduler.schedule(watch, effective);
+        Scheduler.Task task = scheduler.scheduleAt(watch, now + effective);
         Deadline previous = Deadline.enter(new Deadline(ticker, now + effective));
         T result;
         try {
@@ -156,16 +148,8 @@ public final class Timeout implements Policy {
     public <T> CompletionStage<T> callAsync(Supplier<? extends CompletionStage<T>> call) {
         Checks.notNull(call, "call");
         long now = ticker.read();
-        Deadline outer = Deadline.currentOrNull();
-        long effective = limitNanos;
-        boolean inherited = false;
-        if (outer != null) {
-            long outerRemaining = outer.remainingNanos();
-            if (outerRemaining < effective) {
-                effective = outerRemaining;
-                inherited = true;
-            }
-        }
+        long effective = effectiveLimitNanos();
+        boolean inherited = effective < limitNanos;
         if (effective <= 0) {
             return LinkedFuture.failed(timedOut(Math.max(effective, 0L), inherited));
         }
@@ -184,12 +168,21 @@ public final class Timeout implements Policy {
         }
         AsyncWatch<T> watch = new AsyncWatch<>(this, effective, inherited);
         watch.link(stage); // first, so a timer firing at once finds the source to cancel
-        Scheduler.Task task = scheduler.schedule(watch, effective);
+        if (watch.isDone()) {
+            return watch; // the stage had already completed: no timer needed
+        }
+        Scheduler.Task task = scheduler.scheduleAt(watch, now + effective);
         watch.task = task;
         if (watch.isDone()) {
             task.cancel(); // the stage completed (or the consumer cancelled) before the task was known
         }
         return watch;
+    }
+
+    /** This timeout's limit, or the time left before the enclosing deadline if that is less. */
+    private long effectiveLimitNanos() {
+        Deadline outer = Deadline.currentOrNull();
+        return outer == null ? limitNanos : Math.min(limitNanos, outer.remainingNanos());
     }
 
     /** Counts and reports a timeout, and returns the exception for it. */
@@ -383,7 +376,6 @@ public final class Timeout implements Policy {
         private String name = "timeout";
         private boolean interruptOnTimeout = true;
         private boolean cancelOnTimeout = true;
-        private Ticker ticker;
         private Scheduler scheduler = Scheduler.shared();
         private final List<PolicyEventListener> listeners = new ArrayList<>();
 
@@ -420,18 +412,9 @@ public final class Timeout implements Policy {
         }
 
         /**
-         * @param ticker the clock for deadlines (default: the scheduler's, for a {@link ManualScheduler};
-         *               otherwise {@link Ticker#system()}); must share the scheduler's time base
-         * @return this builder
-         * @throws IllegalArgumentException if {@code ticker} is null
-         */
-        public Builder ticker(Ticker ticker) {
-            this.ticker = Checks.notNull(ticker, "ticker");
-            return this;
-        }
-
-        /**
-         * @param scheduler where deadlines are scheduled (default {@link Scheduler#shared()})
+         * @param scheduler where deadlines are scheduled, and whose {@link Scheduler#ticker()} they are
+         *                  measured by (default {@link Scheduler#shared()}); a {@link ManualScheduler}
+         *                  puts the timeout in virtual time
          * @return this builder
          * @throws IllegalArgumentException if {@code scheduler} is null
          */

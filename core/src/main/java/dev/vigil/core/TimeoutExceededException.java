@@ -1,5 +1,6 @@
 package dev.vigil.core;
 
+import dev.vigil.core.internal.Checks;
 import java.time.Duration;
 
 /**
@@ -21,9 +22,11 @@ public class TimeoutExceededException extends VigilException {
      * @param policyName the timeout's name
      * @param limit      the limit that applied
      * @param inherited  true if an enclosing deadline was shorter than the timeout's own limit
+     * @throws IllegalArgumentException if {@code policyName} or {@code limit} is null
      */
     public TimeoutExceededException(String policyName, Duration limit, boolean inherited) {
-        super(policyName, message(policyName, limit, inherited), null, false);
+        super(policyName, message(Checks.notNull(policyName, "policyName"), Checks.notNull(limit, "limit"), inherited),
+                null, false);
         this.limit = limit;
         this.inherited = inherited;
     }
@@ -34,7 +37,7 @@ public class TimeoutExceededException extends VigilException {
     }
 
     static String format(Duration d) {
-        long nanos = dev.vigil.core.internal.Checks.toNanosSaturated(d);
+        long nanos = Checks.toNanosSaturated(d);
         if (nanos % 1_000_000_000L == 0) {
             return nanos / 1_000_000_000L + "s";
         }

@@ -3,7 +3,6 @@ package dev.vigil.core;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.vigil.core.time.Ticker;
 import java.lang.management.ManagementFactory;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
@@ -21,7 +20,7 @@ class AllocationTest {
     @Test
     void aPipelineOfFourAdmissionPoliciesAllocatesNothingPerCall() throws Exception {
         com.sun.management.ThreadMXBean threads = threadBean();
-        Pipeline pipeline = Pipeline.of(new NoOp(), new NoOp(), new NoOp(), new NoOp());
+        Pipeline pipeline = Pipeline.of(new NoOpAdmission("a"), new NoOpAdmission("b"), new NoOpAdmission("c"), new NoOpAdmission("d"));
         Callable<Integer> callable = () -> 42;
         Supplier<Integer> supplier = () -> 43;
         for (int i = 0; i < CALLS; i++) { // warm up: class loading, thread-local set-up
@@ -49,44 +48,5 @@ class AllocationTest {
         assumeTrue(threads.isThreadAllocatedMemorySupported(), "needs HotSpot's allocation counter");
         threads.setThreadAllocatedMemoryEnabled(true);
         return threads;
-    }
-
-    /** An admission policy that admits everything and records nothing. */
-    private static final class NoOp implements AdmissionPolicy {
-        @Override
-        public long tryAcquirePermit() {
-            return 0L;
-        }
-
-        @Override
-        public RejectedException rejection() {
-            return new RejectedException("noop", "never", -1);
-        }
-
-        @Override
-        public void complete(long permit, Outcome outcome, long elapsedNanos) {}
-
-        @Override
-        public void release(long permit) {}
-
-        @Override
-        public Classifier classifier() {
-            return Classifier.defaults();
-        }
-
-        @Override
-        public Ticker ticker() {
-            return Ticker.system();
-        }
-
-        @Override
-        public String name() {
-            return "noop";
-        }
-
-        @Override
-        public String kind() {
-            return "noop";
-        }
     }
 }

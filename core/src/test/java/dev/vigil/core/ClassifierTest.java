@@ -73,6 +73,7 @@ class ClassifierTest {
     void badInputIsRejectedWithTheParameterNamed() {
         TimeoutTest.assertMessage("types[1] must not be null", () -> Classifier.builder().failOn(IOException.class, null));
         TimeoutTest.assertMessage("types must not be null", () -> Classifier.builder().ignore((Class<? extends Throwable>[]) null));
+        TimeoutTest.assertMessage("types must not be empty", () -> Classifier.builder().failOn());
         TimeoutTest.assertMessage("predicate must not be null", () -> Classifier.builder().failOnException(null));
         TimeoutTest.assertMessage("type must not be null", () -> Classifier.builder().failOnResult(null, r -> true));
         TimeoutTest.assertMessage("predicate must not be null", () -> Classifier.builder().ignoreResult(String.class, null));

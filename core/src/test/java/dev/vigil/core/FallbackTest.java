@@ -23,7 +23,7 @@ class FallbackTest {
 
     @Test
     void replacesAnExceptionWithAValue() throws Exception {
-        Fallback<String> fallback = Fallback.of("cached");
+        Fallback<String> fallback = Fallback.ofValue("cached");
         assertEquals("cached", fallback.call(() -> {
             throw failure;
         }));
@@ -35,7 +35,7 @@ class FallbackTest {
     @Test
     void computesTheReplacementFromTheFailure() throws Exception {
         AtomicReference<Failure> seen = new AtomicReference<>();
-        Fallback<String> fallback = Fallback.of(f -> {
+        Fallback<String> fallback = Fallback.ofFunction(f -> {
             seen.set(f);
             return "from " + f.exception().getMessage();
         });
@@ -85,7 +85,7 @@ class FallbackTest {
 
     @Test
     void neverSwallowsInterruptsOrErrors() {
-        Fallback<String> fallback = Fallback.of("cached");
+        Fallback<String> fallback = Fallback.ofValue("cached");
         assertThrows(InterruptedException.class, () -> fallback.call(() -> {
             throw new InterruptedException();
         }));
@@ -98,7 +98,7 @@ class FallbackTest {
     @Test
     void aFailingFallbackPropagatesWithTheOriginalSuppressed() {
         IllegalStateException cacheDown = new IllegalStateException("cache down too");
-        Fallback<String> fallback = Fallback.of(f -> {
+        Fallback<String> fallback = Fallback.ofFunction(f -> {
             throw cacheDown;
         });
         IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> fallback.call(() -> {
@@ -111,7 +111,7 @@ class FallbackTest {
     @Test
     void fallsBackOnRejections() throws Exception {
         RecordingAdmission breaker = new RecordingAdmission("breaker").rejecting(true);
-        assertEquals("degraded", Pipeline.of(Fallback.of("degraded"), breaker).call(() -> "live"));
+        assertEquals("degraded", Pipeline.of(Fallback.ofValue("degraded"), breaker).call(() -> "live"));
     }
 
     @Test
@@ -127,7 +127,7 @@ class FallbackTest {
 
     @Test
     void asyncReplacesAFailedStage() {
-        Fallback<String> fallback = Fallback.of("cached");
+        Fallback<String> fallback = Fallback.ofValue("cached");
         CompletableFuture<String> source = new CompletableFuture<>();
         CompletionStage<String> result = fallback.callAsync(() -> source);
         source.completeExceptionally(new CompletionException(failure));
@@ -147,7 +147,7 @@ class FallbackTest {
 
     @Test
     void asyncReplacesASupplierThatThrows() {
-        Fallback<String> fallback = Fallback.of("cached");
+        Fallback<String> fallback = Fallback.ofValue("cached");
         assertEquals("cached", fallback.<String>callAsync(() -> {
             throw new IllegalStateException("could not start");
         }).toCompletableFuture().join());
@@ -155,7 +155,7 @@ class FallbackTest {
 
     @Test
     void asyncCancellationIsNotReplacedAndReachesTheSource() {
-        Fallback<String> fallback = Fallback.of("cached");
+        Fallback<String> fallback = Fallback.ofValue("cached");
         CompletableFuture<String> source = new CompletableFuture<>();
         CompletionStage<String> result = fallback.callAsync(() -> source);
         result.toCompletableFuture().cancel(true);
@@ -167,7 +167,7 @@ class FallbackTest {
     void badInputIsRejectedWithTheParameterNamed() {
         TimeoutTest.assertMessage("function must not be null: give value(..), function(..) or call(..)",
                 () -> Fallback.builder().build());
-        TimeoutTest.assertMessage("function must not be null", () -> Fallback.of((CheckedFunction<Failure, String>) null));
+        TimeoutTest.assertMessage("function must not be null", () -> Fallback.ofFunction((CheckedFunction<Failure, String>) null));
         TimeoutTest.assertMessage("classifier must not be null", () -> Fallback.builder().classifier(null));
         TimeoutTest.assertMessage("alternative must not be null", () -> Fallback.builder().call(null));
         TimeoutTest.assertMessage("name must not be null or blank", () -> Fallback.builder().name(null));

@@ -62,7 +62,7 @@ class PipelineProperties {
         List<Policy> policies = new ArrayList<>(admissions);
         if (controlPosition >= 0) {
             Policy control = controlIsFallback
-                    ? Fallback.of("fallback")
+                    ? Fallback.ofValue("fallback")
                     : Timeout.builder(Duration.ofHours(1)).scheduler(scheduler).build();
             policies.add(Math.min(controlPosition, policies.size()), control);
         }

@@ -104,6 +104,15 @@ class PipelineTest {
     }
 
     @Test
+    void aRejectionFromAnotherPipelinesPolicyWithTheSameNameIsStillAFailure() {
+        RecordingAdmission downstreamNamesake = new RecordingAdmission("inner").rejecting(true);
+        Pipeline pipeline = Pipeline.of(outer, inner);
+        assertThrows(RejectedException.class, () -> pipeline.call(() -> downstreamNamesake.call(() -> "never")));
+        assertEquals(End.COMPLETED, outer.lastEnding().end(), "recognised by identity, not by name");
+        assertEquals(Outcome.FAILURE, outer.lastEnding().outcome());
+    }
+
+    @Test
     void aThrowingClassifierReleasesThatPermitAndPropagatesWithTheCallFailureSuppressed() {
         IllegalStateException bug = new IllegalStateException("classifier bug");
         middle.classifier((result, failure) -> {
@@ -217,7 +226,7 @@ class PipelineTest {
     void controlPoliciesWrapTheRestOfThePipeline() throws Exception {
         ManualScheduler scheduler = new ManualScheduler(ticker);
         Timeout timeout = Timeout.builder(Duration.ofSeconds(1)).scheduler(scheduler).build();
-        Fallback<String> fallback = Fallback.of("fallback");
+        Fallback<String> fallback = Fallback.ofValue("fallback");
         inner.rejecting(true);
         Pipeline pipeline = Pipeline.of(fallback, outer, timeout, inner);
         assertEquals("fallback", pipeline.call(() -> "unreachable"));
@@ -238,7 +247,7 @@ class PipelineTest {
     void asyncThroughControlPolicies() {
         ManualScheduler scheduler = new ManualScheduler(ticker);
         Timeout timeout = Timeout.builder(Duration.ofMillis(100)).scheduler(scheduler).build();
-        Pipeline pipeline = Pipeline.of(Fallback.of("late"), outer, timeout, inner);
+        Pipeline pipeline = Pipeline.of(Fallback.ofValue("late"), outer, timeout, inner);
         CompletableFuture<String> source = new CompletableFuture<>();
         CompletionStage<String> result = pipeline.callAsync(() -> source);
         scheduler.advance(Duration.ofMillis(100));
@@ -309,7 +318,7 @@ class PipelineTest {
     }
 
     /** Records acquire and complete order. */
-    private static final class OrderRecording extends RecordingAdmissionBase {
+    private static final class OrderRecording extends NoOpAdmission {
         private final List<String> order;
 
         OrderRecording(String name, List<String> order) {
@@ -335,7 +344,7 @@ class PipelineTest {
     }
 
     /** A policy with fixed health. */
-    private static final class HealthPolicy extends RecordingAdmissionBase {
+    private static final class HealthPolicy extends NoOpAdmission {
         private final Health health;
 
         HealthPolicy(String name, Health health) {
@@ -346,51 +355,6 @@ class PipelineTest {
         @Override
         public Health health() {
             return health;
-        }
-    }
-
-    /** Minimal admission policy for the small fixtures above. */
-    private static class RecordingAdmissionBase implements AdmissionPolicy {
-        private final String name;
-
-        RecordingAdmissionBase(String name) {
-            this.name = name;
-        }
-
-        @Override
-        public long tryAcquirePermit() {
-            return 0L;
-        }
-
-        @Override
-        public RejectedException rejection() {
-            return new RejectedException(name, "rejected", -1);
-        }
-
-        @Override
-        public void complete(long permit, Outcome outcome, long elapsedNanos) {}
-
-        @Override
-        public void release(long permit) {}
-
-        @Override
-        public Classifier classifier() {
-            return Classifier.defaults();
-        }
-
-        @Override
-        public dev.vigil.core.time.Ticker ticker() {
-            return dev.vigil.core.time.Ticker.system();
-        }
-
-        @Override
-        public String name() {
-            return name;
-        }
-
-        @Override
-        public String kind() {
-            return "fixture";
         }
     }
 }

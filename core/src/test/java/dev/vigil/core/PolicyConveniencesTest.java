@@ -55,7 +55,7 @@ class PolicyConveniencesTest {
 
     @Test
     void uncheckedFormsWrapACheckedExceptionThatSurfacesAnyway() {
-        Policy throwing = Fallback.of(f -> {
+        Policy throwing = Fallback.ofFunction(f -> {
             throw new IOException("fallback failed");
         });
         UndeclaredThrowableException thrown = assertThrows(UndeclaredThrowableException.class,
@@ -102,6 +102,9 @@ class PolicyConveniencesTest {
         assertInstanceOf(RejectedException.class, new LoadShedException("l", "shed", -1));
         assertInstanceOf(RejectedException.class, new RetryBudgetExhaustedException("r", "spent", -1));
         assertEquals(0, new TimeoutExceededException("t", java.time.Duration.ofMillis(5), false).getStackTrace().length);
+        TimeoutTest.assertMessage("policyName must not be null", () -> new RejectedException(null, "m", -1));
+        TimeoutTest.assertMessage("message must not be null", () -> new RejectedException("p", null, -1));
+        TimeoutTest.assertMessage("limit must not be null", () -> new TimeoutExceededException("t", null, false));
     }
 
     @Test

@@ -123,6 +123,19 @@ class TimeoutTest {
     }
 
     @Test
+    void currentRemainingOrIsAlwaysAValidTimeout() throws Exception {
+        assertEquals(Duration.ofSeconds(9), Deadline.currentRemainingOr(Duration.ofSeconds(9)), "no deadline");
+        Timeout patient = Timeout.builder(Duration.ofMillis(100)).scheduler(scheduler).interruptOnTimeout(false).build();
+        assertThrows(TimeoutExceededException.class, () -> patient.call(() -> {
+            assertEquals(Duration.ofMillis(100), Deadline.currentRemainingOr(Duration.ofSeconds(9)));
+            scheduler.advance(Duration.ofMillis(150));
+            assertEquals(Duration.ofNanos(1), Deadline.currentRemainingOr(Duration.ofSeconds(9)), "expired: 1ns, never zero");
+            return "late";
+        }));
+        assertMessage("otherwise must not be null", () -> Deadline.currentRemainingOr(null));
+    }
+
+    @Test
     void nestedTimeoutsTakeTheEarlierDeadline() throws Exception {
         Timeout outer = Timeout.builder(Duration.ofMillis(100)).name("outer").scheduler(scheduler).build();
         Timeout inner = Timeout.builder(Duration.ofSeconds(5)).name("inner").scheduler(scheduler).build();
@@ -256,7 +269,6 @@ class TimeoutTest {
         assertMessage("limit must not be null", () -> Timeout.of(null));
         assertMessage("name must not be null or blank", () -> Timeout.builder(Duration.ofSeconds(1)).name(""));
         assertMessage("scheduler must not be null", () -> Timeout.builder(Duration.ofSeconds(1)).scheduler(null));
-        assertMessage("ticker must not be null", () -> Timeout.builder(Duration.ofSeconds(1)).ticker(null));
         assertMessage("listener must not be null", () -> Timeout.builder(Duration.ofSeconds(1)).listener(null));
         assertMessage("callable must not be null", () -> timeout.call(null));
     }

@@ -52,11 +52,12 @@ public final class QuickStart {
         HttpClient client = HttpClient.newHttpClient();
         Timeout timeout = Timeout.builder(limit).name("catalog-timeout").build();
         Fallback<String> fallback = Fallback.<String>builder().name("catalog-fallback").value("(cached catalog)").build();
+        // Types: a Fallback<String> guards calls that return String (checked at run time, not compile time).
         Policy catalog = Pipeline.of(fallback, timeout); // fallback(timeout(call))
 
         for (String path : List.of("fast", "slow", "broken")) {
             String body = catalog.call(() -> {
-                Duration left = Deadline.current().orElseThrow().remaining(); // the timeout's deadline
+                Duration left = Deadline.currentRemainingOr(Duration.ofSeconds(10)); // the timeout's deadline
                 HttpRequest request = HttpRequest.newBuilder(base.resolve(path)).timeout(left).build();
                 HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
                 if (response.statusCode() >= 500) {

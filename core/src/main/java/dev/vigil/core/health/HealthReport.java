@@ -113,7 +113,7 @@ public record HealthReport(Health.Status status, Map<String, Health> components)
          *
          * @param required the policies (pipelines are flattened)
          * @return this builder
-         * @throws IllegalArgumentException if the array or an element is null
+         * @throws IllegalArgumentException if the array or an element is null, or a policy was added before
          */
         public Builder required(Policy... required) {
             return add(Checks.noNullElements(required, "required"), false);
@@ -124,7 +124,7 @@ public record HealthReport(Health.Status status, Map<String, Health> components)
          *
          * @param optionalPolicies the policies (pipelines are flattened)
          * @return this builder
-         * @throws IllegalArgumentException if the array or an element is null
+         * @throws IllegalArgumentException if the array or an element is null, or a policy was added before
          */
         public Builder optional(Policy... optionalPolicies) {
             return add(Checks.noNullElements(optionalPolicies, "optional"), true);
@@ -132,6 +132,12 @@ public record HealthReport(Health.Status status, Map<String, Health> components)
 
         private Builder add(Policy[] added, boolean isOptional) {
             for (Policy policy : Pipeline.flatten(List.of(added))) {
+                for (Policy existing : policies) {
+                    if (existing == policy) {
+                        throw new IllegalArgumentException("policy '" + policy.name() + "' was added twice: add each policy once,"
+                                + " as required or as optional");
+                    }
+                }
                 policies.add(policy);
                 optional.add(isOptional);
             }

@@ -43,14 +43,24 @@ public final class VigilMetrics implements MeterBinder {
      *
      * @param policies the policies (pipelines are flattened)
      * @return the binder
-     * @throws IllegalArgumentException if the array is null or empty or holds a null
+     * @throws IllegalArgumentException if the array is null or empty or holds a null, or two policies
+     *     of the same kind share a name (their meters would collide)
      */
     public static VigilMetrics of(Policy... policies) {
         Checks.noNullElements(policies, "policies");
         if (policies.length == 0) {
             throw new IllegalArgumentException("policies must not be empty");
         }
-        return new VigilMetrics(Collections.unmodifiableList(Pipeline.flatten(List.of(policies))));
+        List<Policy> flat = Pipeline.flatten(List.of(policies));
+        for (int i = 0; i < flat.size(); i++) {
+            for (int j = 0; j < i; j++) {
+                if (flat.get(i).name().equals(flat.get(j).name()) && flat.get(i).kind().equals(flat.get(j).kind())) {
+                    throw new IllegalArgumentException("policies[" + i + "] and policies[" + j + "] are both " + flat.get(i).kind()
+                            + " '" + flat.get(i).name() + "': their meters would collide; give each policy a distinct name");
+                }
+            }
+        }
+        return new VigilMetrics(Collections.unmodifiableList(flat));
     }
 
     /**
@@ -59,12 +69,19 @@ public final class VigilMetrics implements MeterBinder {
      * @param registry the registry, not null
      * @param policies the policies (pipelines are flattened)
      * @return the meters registered, e.g. to remove them later
-     * @throws IllegalArgumentException if an argument is null or no policy is given
+     * @throws IllegalArgumentException if an argument is null, no policy is given, two policies of the
+     *     same kind share a name, or a policy's meters are already in {@code registry}
      */
     public static List<Meter> bind(MeterRegistry registry, Policy... policies) {
         return of(policies).register(Checks.notNull(registry, "registry"));
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalArgumentException if {@code registry} is null or already holds one of these
+     *     policies' meters (bound twice, or another policy with the same kind and name)
+     */
     @Override
     public void bindTo(MeterRegistry registry) {
         register(Checks.notNull(registry, "registry"));
@@ -77,6 +94,17 @@ public final class VigilMetrics implements MeterBinder {
             policy.describeMetrics(new RegistrySink(registry, policy, tags, meters));
         }
         return Collections.unmodifiableList(meters);
+    }
+
+    /**
+     * A meter that already exists would be returned by Micrometer instead of ours, reading another
+     * policy's counters: refuse rather than silently report the wrong numbers.
+     */
+    private static void requireAbsent(Meter existing, String name) {
+        if (existing != null) {
+            throw new IllegalArgumentException("meter " + existing.getId() + " is already registered: each policy is bound"
+                    + " once per registry, and policies of the same kind need distinct names (" + name + ")");
+        }
     }
 
     /** Turns descriptions into Micrometer meters; used at bind time only, from one thread. */
@@ -96,6 +124,7 @@ public final class VigilMetrics implements MeterBinder {
         @Override
         public void counter(String name, String description, String outcome, LongSupplier count) {
             Checks.notNull(count, "count");
+            requireAbsent(registry.find(Checks.notBlank(name, "name")).tags(tags).tag("outcome", outcome).meter(), name);
             // The policy is the meter's state object; the function (held strongly by the meter)
             // captures the supplier, so the meter reads the policy's live counter on every scrape.
             meters.add(FunctionCounter.builder(Checks.notBlank(name, "name"), policy, p -> count.getAsLong())
@@ -109,6 +138,7 @@ public final class VigilMetrics implements MeterBinder {
         @Override
         public void gauge(String name, String description, String baseUnit, DoubleSupplier value) {
             Checks.notNull(value, "value");
+            requireAbsent(registry.find(Checks.notBlank(name, "name")).tags(tags).meter(), name);
             meters.add(Gauge.builder(Checks.notBlank(name, "name"), policy, p -> value.getAsDouble())
                     .description(description)
                     .tags(tags)

@@ -40,10 +40,12 @@ public final class ManualScheduler implements Scheduler {
     }
 
     /**
-     * Returns the virtual clock this scheduler advances; give it to the policies under test.
+     * Returns the virtual clock this scheduler advances. Policies built with this scheduler use it
+     * by default.
      *
      * @return the ticker
      */
+    @Override
     public ManualTicker ticker() {
         return ticker;
     }

@@ -27,6 +27,31 @@ public interface Scheduler {
     Task schedule(Runnable task, long delayNanos);
 
     /**
+     * Schedules {@code task} to run once, no earlier than the moment {@link #ticker()} reads
+     * {@code deadlineNanos}. Lets a caller that already read the scheduler's clock avoid a second
+     * read; the default converts to a delay.
+     *
+     * @param task          the task; exceptions it throws are logged and ignored
+     * @param deadlineNanos a reading of {@link #ticker()}; one in the past runs the task as soon as possible
+     * @return a handle that cancels the task if it has not started
+     * @throws IllegalArgumentException if {@code task} is null
+     * @throws java.util.concurrent.RejectedExecutionException if the scheduler was shut down
+     */
+    default Task scheduleAt(Runnable task, long deadlineNanos) {
+        return schedule(task, deadlineNanos - ticker().read());
+    }
+
+    /**
+     * Returns the clock this scheduler measures delays by. Policies built with this scheduler and no
+     * explicit ticker use this one, so virtual time stays consistent.
+     *
+     * @return the scheduler's ticker
+     */
+    default Ticker ticker() {
+        return Ticker.system();
+    }
+
+    /**
      * Schedules {@code task} to run once after {@code delay}.
      *
      * @param task  the task

@@ -101,9 +101,27 @@ final class WheelScheduler implements Scheduler {
         if (shutdown) {
             throw new RejectedExecutionException("scheduler is shut down");
         }
-        long now = ticker.read();
         // Delays are capped at about 73 years so that deadline arithmetic never overflows.
-        long deadline = now + Math.min(Math.max(delayNanos, 0L), MAX_DELAY_NANOS);
+        return push(task, ticker.read() + Math.min(Math.max(delayNanos, 0L), MAX_DELAY_NANOS));
+    }
+
+    @Override
+    public Task scheduleAt(Runnable task, long deadlineNanos) {
+        if (task == null) {
+            throw new IllegalArgumentException("task must not be null");
+        }
+        if (shutdown) {
+            throw new RejectedExecutionException("scheduler is shut down");
+        }
+        return push(task, deadlineNanos);
+    }
+
+    @Override
+    public Ticker ticker() {
+        return ticker;
+    }
+
+    private Node push(Runnable task, long deadline) {
         Node node = new Node(task, deadline);
         Node head;
         do {

@@ -47,6 +47,8 @@ class HealthReportTest {
     @Test
     void badInputIsRejected() {
         assertThrows(IllegalArgumentException.class, () -> HealthReport.builder().build());
+        FixedHealth twice = new FixedHealth("twice", Health.up());
+        assertThrows(IllegalArgumentException.class, () -> HealthReport.builder().required(twice).optional(twice));
         assertThrows(IllegalArgumentException.class, () -> HealthReport.of((Policy) null));
         assertThrows(IllegalArgumentException.class, () -> new Health(null, ""));
         assertThrows(IllegalArgumentException.class, () -> Health.down(null));

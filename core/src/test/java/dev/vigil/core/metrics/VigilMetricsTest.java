@@ -2,6 +2,7 @@ package dev.vigil.core.metrics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vigil.core.Fallback;
 import dev.vigil.core.Pipeline;
@@ -47,6 +48,19 @@ class VigilMetricsTest {
     void worksAsAMeterBinder() {
         VigilMetrics.of(Timeout.of(Duration.ofSeconds(1))).bindTo(registry);
         assertEquals(3, registry.find(MetricsSink.CALLS).tag("kind", "timeout").functionCounters().size());
+    }
+
+    @Test
+    void refusesMetersThatWouldCollideInsteadOfReportingTheWrongPolicy() {
+        Timeout first = Timeout.of(Duration.ofSeconds(1));
+        Timeout second = Timeout.of(Duration.ofSeconds(2));
+        IllegalArgumentException sameName = assertThrows(IllegalArgumentException.class, () -> VigilMetrics.of(first, second));
+        assertEquals("policies[1] and policies[0] are both timeout 'timeout': their meters would collide;"
+                + " give each policy a distinct name", sameName.getMessage());
+        VigilMetrics.bind(registry, first);
+        IllegalArgumentException twice = assertThrows(IllegalArgumentException.class, () -> VigilMetrics.bind(registry, second));
+        assertTrue(twice.getMessage().contains("already registered"), twice.getMessage());
+        VigilMetrics.bind(registry, Timeout.builder(Duration.ofSeconds(2)).name("other").build());
     }
 
     @Test

@@ -51,6 +51,17 @@ class ManualSchedulerTest {
     }
 
     @Test
+    void scheduleAtUsesTheVirtualClock() {
+        scheduler.ticker().advanceNanos(1_000);
+        scheduler.scheduleAt(() -> ran.add("at 5000"), 5_000);
+        scheduler.scheduleAt(() -> ran.add("overdue"), 10);
+        assertEquals(1, scheduler.runDueTasks());
+        assertEquals(List.of("overdue"), ran);
+        scheduler.advance(Duration.ofNanos(4_000));
+        assertEquals(List.of("overdue", "at 5000"), ran);
+    }
+
+    @Test
     void zeroDelayRunsOnTheNextRunDueTasks() {
         scheduler.schedule(() -> ran.add("now"), 0L);
         assertTrue(ran.isEmpty());

@@ -2,6 +2,7 @@ package dev.vigil.core.time;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -57,6 +58,18 @@ class WheelSchedulerTest {
         for (long lateness : firedAt) {
             assertTrue(lateness >= 0, "fired before its deadline by " + -lateness + "ns");
         }
+    }
+
+    @Test
+    void scheduleAtTakesAReadingOfTheSchedulersOwnClock() throws InterruptedException {
+        assertSame(ticker, wheel.ticker());
+        CountDownLatch done = new CountDownLatch(1);
+        long deadline = ticker.read() + 10 * MS;
+        wheel.scheduleAt(done::countDown, deadline);
+        ticker.advanceNanos(9 * MS);
+        assertFalse(done.await(20, TimeUnit.MILLISECONDS), "not due yet");
+        ticker.advanceNanos(MS);
+        assertTrue(done.await(10, TimeUnit.SECONDS));
     }
 
     @Test
