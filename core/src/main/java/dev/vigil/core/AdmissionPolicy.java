@@ -149,8 +149,9 @@ public interface AdmissionPolicy extends Policy {
     }
 
     /**
-     * Runs the asynchronous call under this policy alone: acquire, start, end the permit when the
-     * stage completes, or release it when the returned future is cancelled first.
+     * Runs the asynchronous call under this policy alone: acquire without waiting
+     * ({@link #tryAcquirePermit()}: an asynchronous caller is never parked), start, end the permit when
+     * the stage completes, or release it when the returned future is cancelled first.
      */
     @Override
     default <T> CompletionStage<T> callAsync(Supplier<? extends CompletionStage<T>> call) {

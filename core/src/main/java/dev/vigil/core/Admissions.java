@@ -53,13 +53,8 @@ final class Admissions {
         if (call == null) {
             throw new IllegalArgumentException("call must not be null");
         }
-        long permit;
-        try {
-            permit = policy.acquirePermit();
-        } catch (InterruptedException interrupted) {
-            Thread.currentThread().interrupt();
-            return LinkedFuture.failed(interrupted);
-        }
+        // Asynchronous callers (event loops among them) are never parked: no waiting for a permit.
+        long permit = policy.tryAcquirePermit();
         if (permit == AdmissionPolicy.REJECTED) {
             return LinkedFuture.failed(rejection(policy));
         }
@@ -134,7 +129,7 @@ final class Admissions {
         }
 
         @Override
-        public void accept(T value, Throwable failure) {
+        void onSourceCompleted(T value, Throwable failure) {
             if (claim()) {
                 Throwable cause = failure == null ? null : unwrap(failure);
                 try {

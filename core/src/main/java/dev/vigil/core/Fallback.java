@@ -111,16 +111,28 @@ public final class Fallback<T> implements Policy {
         try {
             result = action.apply(argument);
         } catch (Exception failure) {
-            if (failure instanceof InterruptedException || classifier.classify(null, failure) != Outcome.FAILURE) {
+            if (failure instanceof InterruptedException || classify(null, failure) != Outcome.FAILURE) {
                 failures.increment();
                 throw failure;
             }
             return replace(null, failure);
         }
-        if (classifier.classify(result, null) == Outcome.FAILURE) {
+        if (classify(result, null) == Outcome.FAILURE) {
             return replace(result, null);
         }
         return result;
+    }
+
+    /** Classifies; a classifier that throws propagates with the call's own exception suppressed in it. */
+    private Outcome classify(Object result, Throwable failure) {
+        try {
+            return classifier.classify(result, failure);
+        } catch (RuntimeException | Error classifierFailure) {
+            if (failure != null && failure != classifierFailure) {
+                classifierFailure.addSuppressed(failure);
+            }
+            throw classifierFailure;
+        }
     }
 
     @SuppressWarnings("unchecked")
@@ -180,16 +192,16 @@ public final class Fallback<T> implements Policy {
     /** Completes with the stage's result, or with the fallback's replacement of a failed outcome. */
     private final class AsyncFallback<R> extends LinkedFuture<R> {
         @Override
-        public void accept(R value, Throwable failure) {
+        void onSourceCompleted(R value, Throwable failure) {
             Throwable cause = failure == null ? null : unwrap(failure);
             if (cause == null) {
-                if (classifier.classify(value, null) != Outcome.FAILURE) {
+                if (classify(value, null) != Outcome.FAILURE) {
                     complete(value);
                     return;
                 }
             } else if (!(cause instanceof Exception) || cause instanceof InterruptedException
                     || cause instanceof java.util.concurrent.CancellationException
-                    || classifier.classify(null, cause) != Outcome.FAILURE) {
+                    || classify(null, cause) != Outcome.FAILURE) {
                 failures.increment();
                 completeExceptionally(failure);
                 return;

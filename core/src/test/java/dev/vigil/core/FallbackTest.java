@@ -2,6 +2,7 @@ package dev.vigil.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -161,6 +162,23 @@ class FallbackTest {
         result.toCompletableFuture().cancel(true);
         assertTrue(source.isCancelled());
         assertThrows(CancellationException.class, () -> result.toCompletableFuture().join());
+    }
+
+    @Test
+    void aThrowingClassifierFailsTheCallSyncAndAsyncWithTheOriginalSuppressed() {
+        Fallback<String> fallback = Fallback.<String>builder()
+                .classifier(Classifier.builder().ignoreException(e -> e.getMessage().startsWith("4")).build())
+                .value("cached")
+                .build();
+        IOException noMessage = new IOException();
+        NullPointerException sync = assertThrows(NullPointerException.class, () -> fallback.call(() -> {
+            throw noMessage;
+        }));
+        assertSame(noMessage, sync.getSuppressed()[0]);
+        CompletionStage<String> async = fallback.callAsync(() -> CompletableFuture.failedFuture(noMessage));
+        CompletionException thrown = assertThrows(CompletionException.class, () -> async.toCompletableFuture().join(),
+                "the future completes even though the classifier threw");
+        assertInstanceOf(NullPointerException.class, thrown.getCause());
     }
 
     @Test

@@ -197,6 +197,29 @@ class PipelineTest {
     }
 
     @Test
+    void cancellingTwiceEndsEachPermitOnce() {
+        CompletableFuture<String> source = new CompletableFuture<>();
+        CompletionStage<String> result = Pipeline.of(outer, inner).callAsync(() -> source);
+        assertTrue(result.toCompletableFuture().cancel(false));
+        assertTrue(result.toCompletableFuture().cancel(false), "already cancelled");
+        source.complete("late");
+        outer.assertEveryPermitEndedOnce();
+        inner.assertEveryPermitEndedOnce();
+    }
+
+    @Test
+    void asyncCallsNeverWaitForAPermit() {
+        RecordingAdmission waiting = new RecordingAdmission("waiting") {
+            @Override
+            public long acquirePermit() throws InterruptedException {
+                throw new AssertionError("an asynchronous call must not wait for a permit");
+            }
+        };
+        assertEquals("ok", waiting.callAsync(() -> CompletableFuture.completedFuture("ok")).toCompletableFuture().join());
+        waiting.assertEveryPermitEndedOnce();
+    }
+
+    @Test
     void asyncRejectionCompletesExceptionallyAndReleasesOuterPermits() {
         middle.rejecting(true);
         AtomicInteger started = new AtomicInteger();

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vigil.core.event.PolicyEvent;
 import dev.vigil.core.time.ManualScheduler;
+import dev.vigil.core.time.Scheduler;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -263,7 +264,43 @@ class TimeoutTest {
     }
 
     @Test
+    void syncTimeoutEventsAreDeliveredOnTheCallersThreadNotTheTimers() {
+        List<String> threads = new CopyOnWriteArrayList<>();
+        Timeout real = Timeout.builder(Duration.ofMillis(5)).listener(event -> threads.add(Thread.currentThread().getName())).build();
+        assertThrows(TimeoutExceededException.class, () -> real.call(() -> new CompletableFuture<Void>().get()));
+        assertEquals(List.of(Thread.currentThread().getName()), threads);
+    }
+
+    @Test
+    void asyncTimeoutsCompleteOffTheTimerThread() {
+        AtomicReference<String> completedOn = new AtomicReference<>();
+        Timeout real = Timeout.of(Duration.ofMillis(5));
+        CompletionStage<String> result = real.callAsync(CompletableFuture::new);
+        CompletableFuture<String> observed = result.toCompletableFuture().whenComplete((v, e) ->
+                completedOn.set(Thread.currentThread().getName()));
+        assertThrows(CompletionException.class, observed::join);
+        assertFalse(completedOn.get().equals("vigil-timer"), "dependents ran on " + completedOn.get());
+    }
+
+    @Test
+    void asyncFailsInsteadOfRunningUnboundedWhenNoTimerCanBeScheduled() {
+        Scheduler broken = new Scheduler() {
+            @Override
+            public Task schedule(Runnable task, long delayNanos) {
+                throw new java.util.concurrent.RejectedExecutionException("shut down");
+            }
+        };
+        Timeout orphan = Timeout.builder(Duration.ofSeconds(1)).scheduler(broken).build();
+        CompletableFuture<String> source = new CompletableFuture<>();
+        CompletionStage<String> result = orphan.callAsync(() -> source);
+        assertTrue(result.toCompletableFuture().isCompletedExceptionally());
+        assertTrue(source.isCancelled());
+    }
+
+    @Test
     void badInputIsRejectedWithTheParameterNamed() {
+        assertMessage("limit must be <= PT640511H56M49.213693951S (about 73 years), was PT876000H",
+                () -> Timeout.of(Duration.ofDays(36_500)));
         assertMessage("limit must be > 0, was PT0S", () -> Timeout.of(Duration.ZERO));
         assertMessage("limit must be > 0, was PT-1S", () -> Timeout.of(Duration.ofSeconds(-1)));
         assertMessage("limit must not be null", () -> Timeout.of(null));

@@ -22,6 +22,11 @@ final class ExecutorScheduler implements Scheduler {
     }
 
     @Override
+    public java.util.concurrent.Executor executor() {
+        return executor;
+    }
+
+    @Override
     public String toString() {
         return "Scheduler.of(" + executor + ")";
     }

@@ -3,6 +3,7 @@ package dev.vigil.core.time;
 import dev.vigil.core.internal.Checks;
 import java.time.Duration;
 import java.util.PriorityQueue;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -14,13 +15,18 @@ import java.util.concurrent.locks.ReentrantLock;
  * they fall due within the same advance.
  *
  * <p>Thread-safe: tasks may be scheduled and cancelled from any thread. Tasks run on the thread that
- * calls {@link #advance} or {@link #runDueTasks}, outside the internal lock, so a task may schedule
- * further tasks. Exceptions from tasks are logged and ignored, as with any {@link Scheduler}. This is
- * a test tool: its lock is not on any production path.
+ * calls {@link #advance} or {@link #runDueTasks}, outside the queue's lock, so a task may schedule
+ * further tasks; concurrent advances are serialised, so tasks always run in order. Its
+ * {@link #executor()} runs work at once on the calling thread, keeping follow-up work (a timed-out
+ * future's completion, say) inside the advance that caused it. Exceptions from tasks are logged and
+ * ignored, as with any {@link Scheduler}. This is a test tool: its locks are not on any production
+ * path.
  */
 public final class ManualScheduler implements Scheduler {
     private final ManualTicker ticker;
     private final ReentrantLock lock = new ReentrantLock();
+    /** Serialises advances (reentrant: a task may advance time itself). */
+    private final ReentrantLock advancing = new ReentrantLock();
     private final PriorityQueue<Entry> queue = new PriorityQueue<>();
     private long sequence;
 
@@ -73,17 +79,28 @@ public final class ManualScheduler implements Scheduler {
      */
     public int advance(Duration amount) {
         Checks.nonNegative(amount, "amount");
-        long target = ticker.read() + Math.min(Checks.toNanosSaturated(amount), Long.MAX_VALUE >> 2);
-        int ran = 0;
-        for (Entry next = pollDue(target); next != null; next = pollDue(target)) {
-            ticker.advanceTo(next.due);
-            if (next.claim()) {
-                TaskFailures.runGuarded(next.task);
-                ran++;
+        advancing.lock();
+        try {
+            long target = ticker.read() + Math.min(Checks.toNanosSaturated(amount), Long.MAX_VALUE >> 2);
+            int ran = 0;
+            for (Entry next = pollDue(target); next != null; next = pollDue(target)) {
+                ticker.advanceTo(next.due);
+                if (next.claim()) {
+                    TaskFailures.runGuarded(next.task);
+                    ran++;
+                }
             }
+            ticker.advanceTo(target);
+            return ran;
+        } finally {
+            advancing.unlock();
         }
-        ticker.advanceTo(target);
-        return ran;
+    }
+
+    /** Runs follow-up work at once, on the calling thread (inside the advance that caused it). */
+    @Override
+    public Executor executor() {
+        return Runnable::run;
     }
 
     /**

@@ -2,6 +2,8 @@ package dev.vigil.core.time;
 
 import dev.vigil.core.internal.Checks;
 import java.time.Duration;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ScheduledExecutorService;
 
 /**
@@ -9,9 +11,10 @@ import java.util.concurrent.ScheduledExecutorService;
  * transitions all go through a {@code Scheduler}, so tests can substitute a {@link ManualScheduler}
  * and run in virtual time.
  *
- * <p>Tasks must be short and must not block: they run on the scheduler's thread (the shared
- * scheduler has exactly one). Implementations are thread-safe: {@link #schedule} may be called from
- * any thread, concurrently.
+ * <p>Tasks must be short and must not block: they may run on the scheduler's own thread (the shared
+ * scheduler has exactly one timer thread). Work that runs user code, such as completing a future
+ * whose dependents are the user's, goes to {@link #executor()} instead. Implementations are
+ * thread-safe: {@link #schedule} may be called from any thread, concurrently.
  */
 public interface Scheduler {
 
@@ -42,6 +45,18 @@ public interface Scheduler {
     }
 
     /**
+     * Returns where follow-up work of a fired task runs when it may run user code (completing a
+     * future, publishing events), so that such code never holds up the scheduler's timer thread. The
+     * default is {@link ForkJoinPool#commonPool()}; the shared scheduler uses a small daemon pool of
+     * its own, and a {@link ManualScheduler} runs the work at once on the thread that advances time.
+     *
+     * @return the executor for follow-up work
+     */
+    default Executor executor() {
+        return ForkJoinPool.commonPool();
+    }
+
+    /**
      * Returns the clock this scheduler measures delays by. Policies built with this scheduler and no
      * explicit ticker use this one, so virtual time stays consistent.
      *
@@ -68,7 +83,8 @@ public interface Scheduler {
      * The scheduler Vigil's policies use by default: one daemon thread for the whole JVM (never a
      * thread per policy), started on first use, driving a hashed timing wheel with a one-millisecond
      * tick. Scheduling and cancelling take no lock: a task is published with a single CAS and a
-     * cancellation is a single CAS; the timer thread does all the bookkeeping.
+     * cancellation is a single CAS; the timer thread does all the bookkeeping. Its
+     * {@link #executor()} is a daemon pool of {@code max(2, cores)} threads, created on first use.
      *
      * @return the shared scheduler
      */

@@ -3,7 +3,11 @@ package dev.vigil.core.time;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Runs scheduled tasks so that one failing task never stops a scheduler. Stateless. */
+/**
+ * Runs scheduled tasks so that one failing task never stops a scheduler: every {@link Throwable} is
+ * logged and swallowed, errors included (a {@code StackOverflowError} in one task must not kill the
+ * only timer thread and with it every timeout in the JVM). Stateless.
+ */
 final class TaskFailures {
     private static final Logger LOG = LoggerFactory.getLogger(Scheduler.class);
 
@@ -12,10 +16,12 @@ final class TaskFailures {
     static void runGuarded(Runnable task) {
         try {
             task.run();
-        } catch (VirtualMachineError fatal) {
-            throw fatal;
         } catch (Throwable failure) {
-            LOG.warn("Scheduled task {} failed; ignored", task, failure);
+            try {
+                LOG.warn("Scheduled task {} failed; ignored", task, failure);
+            } catch (Throwable loggingFailure) {
+                // Nothing more can be done (e.g. out of memory while logging); keep the scheduler alive.
+            }
         }
     }
 }

@@ -2,6 +2,9 @@ package dev.vigil.core.time;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -34,7 +37,9 @@ import java.util.concurrent.locks.LockSupport;
  *       sees the other's write and no wake-up is lost.</li>
  * </ul>
  *
- * <p>Thread-safe. Tasks run on the timer thread and must be short.
+ * <p>Thread-safe. Tasks run on the timer thread and must be short; a task that throws (anything,
+ * errors included) is logged and the wheel goes on. While any task is pending the timer thread wakes
+ * once per tick (a millisecond); with none it parks until a producer wakes it.
  */
 final class WheelScheduler implements Scheduler {
     static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
@@ -66,6 +71,20 @@ final class WheelScheduler implements Scheduler {
         static final WheelScheduler SHARED = new WheelScheduler(Ticker.system(), "vigil-timer");
 
         private Holder() {}
+    }
+
+    /** Lazy holder of the shared follow-up pool: daemon threads, created on first use, idle ones retire. */
+    private static final class DispatchHolder {
+        static final Executor DISPATCH = new ForkJoinPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
+                pool -> {
+                    ForkJoinWorkerThread worker = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+                    worker.setName("vigil-dispatch-" + worker.getPoolIndex());
+                    worker.setDaemon(true);
+                    return worker;
+                },
+                null, true);
+
+        private DispatchHolder() {}
     }
 
     private final Ticker ticker;
@@ -101,7 +120,8 @@ final class WheelScheduler implements Scheduler {
         if (shutdown) {
             throw new RejectedExecutionException("scheduler is shut down");
         }
-        // Delays are capped at about 73 years so that deadline arithmetic never overflows.
+        // Delays are capped at about 73 years so that deadline arithmetic never overflows. (scheduleAt
+        // trusts its caller: deadlines are compared by difference, so even a wrapped one never fires early.)
         return push(task, ticker.read() + Math.min(Math.max(delayNanos, 0L), MAX_DELAY_NANOS));
     }
 
@@ -119,6 +139,11 @@ final class WheelScheduler implements Scheduler {
     @Override
     public Ticker ticker() {
         return ticker;
+    }
+
+    @Override
+    public Executor executor() {
+        return DispatchHolder.DISPATCH;
     }
 
     private Node push(Runnable task, long deadline) {
@@ -142,31 +167,48 @@ final class WheelScheduler implements Scheduler {
     }
 
     private void loop() {
-        while (!shutdown) {
-            long now = ticker.read();
-            long currentTick = (now - origin) / TICK_NANOS;
-            drainIncoming(now);
-            // Visit every bucket whose tick has passed; after a long stall (GC, suspended VM) a whole
-            // turn covers every bucket, and each fires all of its nodes that are due.
-            long behind = currentTick - nextTick + 1;
-            int visits = (int) Math.min(Math.max(behind, 0), WHEEL_SIZE);
-            for (int i = 0; i < visits; i++) {
-                expire((int) ((nextTick + i) & MASK), now);
-            }
-            if (behind > 0) {
-                nextTick = currentTick + 1;
-            }
-            if (linked == 0) {
-                // Nothing in the wheel: park until a producer pushes (Dekker pair, see class comment).
-                SLEEPING.setVolatile(this, true);
-                if (INCOMING.getVolatile(this) == null && !shutdown) {
-                    LockSupport.park(this);
+        try {
+            while (!shutdown) {
+                try {
+                    tick();
+                } catch (Throwable bug) {
+                    // Tasks are guarded (TaskFailures); this is a defect in the wheel itself. Keep the
+                    // only timer thread alive rather than silently stopping every timeout in the JVM.
+                    TaskFailures.runGuarded(() -> {
+                        throw new IllegalStateException("timer wheel failure", bug);
+                    });
                 }
-                SLEEPING.setVolatile(this, false);
-            } else {
-                long untilNextTick = origin + nextTick * TICK_NANOS - ticker.read();
-                LockSupport.parkNanos(this, Math.max(untilNextTick, 1_000L));
             }
+        } finally {
+            shutdown = true; // if the thread ever ends, schedule() refuses work instead of dropping it
+        }
+    }
+
+    /** One round of the timer thread: take new nodes, fire what is due, park until the next tick. */
+    private void tick() {
+        long now = ticker.read();
+        long currentTick = (now - origin) / TICK_NANOS;
+        drainIncoming(now);
+        // Visit every bucket whose tick has passed; after a long stall (GC, suspended VM) a whole
+        // turn covers every bucket, and each fires all of its nodes that are due.
+        long behind = currentTick - nextTick + 1;
+        int visits = (int) Math.min(Math.max(behind, 0), WHEEL_SIZE);
+        for (int i = 0; i < visits; i++) {
+            expire((int) ((nextTick + i) & MASK), now);
+        }
+        if (behind > 0) {
+            nextTick = currentTick + 1;
+        }
+        if (linked == 0) {
+            // Nothing in the wheel: park until a producer pushes (Dekker pair, see class comment).
+            SLEEPING.setVolatile(this, true);
+            if (INCOMING.getVolatile(this) == null && !shutdown) {
+                LockSupport.park(this);
+            }
+            SLEEPING.setVolatile(this, false);
+        } else {
+            long untilNextTick = origin + nextTick * TICK_NANOS - ticker.read();
+            LockSupport.parkNanos(this, Math.max(untilNextTick, 1_000L));
         }
     }
 
@@ -174,6 +216,7 @@ final class WheelScheduler implements Scheduler {
         Node node = (Node) INCOMING.getAndSet(this, (Node) null);
         while (node != null) {
             Node following = node.next;
+            node.next = null; // unlink from the intake stack: a retained node keeps no neighbour alive
             if ((int) STATE.getVolatile(node) == PENDING) {
                 if (node.deadline - now <= 0) {
                     fire(node);

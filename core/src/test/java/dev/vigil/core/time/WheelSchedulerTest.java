@@ -132,6 +132,17 @@ class WheelSchedulerTest {
     }
 
     @Test
+    void aTaskThrowingAnErrorDoesNotKillTheTimerThread() throws InterruptedException {
+        CountDownLatch after = new CountDownLatch(1);
+        wheel.schedule(() -> {
+            throw new StackOverflowError("task error (expected in this test)");
+        }, MS);
+        wheel.schedule(after::countDown, 2 * MS);
+        ticker.advanceNanos(3 * MS);
+        assertTrue(after.await(10, TimeUnit.SECONDS), "the timer thread survived the error");
+    }
+
+    @Test
     void rejectsNullTasksAndWorkAfterShutdown() {
         assertThrows(IllegalArgumentException.class, () -> wheel.schedule(null, 1L));
         wheel.shutdown();
