@@ -44,6 +44,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *       runs the supplier on its own executor (the common pool, or a Failsafe pool of 2 threads on
  *       machines where the common pool has a single thread).</li>
  * </ul>
+ * The {@code ...AsyncPending} variants hand the policy a stage that is still pending and complete it
+ * afterwards, so every library arms and disarms a timer (with an already-completed stage Vigil arms
+ * none, which flatters {@link #vigilAsync}; compare the pending variants).
  * {@link #baselineSync} and {@link #baselineAsync} are the same calls with no policy; subtract them for
  * the overhead. Every async variant includes the supplier's own {@code CompletableFuture}
  * ({@code baselineAsync}'s B/op). What it shows: the per-call time and bytes of arming and disarming a
@@ -58,6 +61,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
 @State(Scope.Benchmark)
 public class TimeoutBenchmark {
+    private static final Integer VALUE = 42;
     private static final Duration LIMIT = Duration.ofSeconds(1);
 
     private Callable<Integer> callable;
@@ -74,7 +78,7 @@ public class TimeoutBenchmark {
     /** Builds policies, executors and call objects once, outside the measurement. */
     @Setup
     public void setUp() {
-        Integer value = 42;
+        Integer value = VALUE;
         callable = () -> value;
         checkedCall = () -> value;
         checkedAsyncCall = () -> CompletableFuture.completedFuture(value);
@@ -147,6 +151,37 @@ public class TimeoutBenchmark {
     @Benchmark
     public Integer resilience4jAsync() {
         return r4j.executeCompletionStage(r4jScheduler, asyncCall).toCompletableFuture().join();
+    }
+
+    /**
+     * The async call's stage is still pending when the timeout sees it (the usual case for real I/O),
+     * so a timer is armed and then disarmed when the stage completes: the async cost to compare.
+     *
+     * @return the call's result
+     */
+    @Benchmark
+    public Integer baselineAsyncPending() {
+        CompletableFuture<Integer> pending = new CompletableFuture<>();
+        pending.complete(VALUE);
+        return pending.join();
+    }
+
+    /** @return the call's result, with a timer armed and disarmed (see {@link #baselineAsyncPending}) */
+    @Benchmark
+    public Integer vigilAsyncPending() {
+        CompletableFuture<Integer> pending = new CompletableFuture<>();
+        CompletableFuture<Integer> result = vigil.callAsync(() -> pending).toCompletableFuture();
+        pending.complete(VALUE);
+        return result.join();
+    }
+
+    /** @return the call's result, with a timer armed and disarmed (see {@link #baselineAsyncPending}) */
+    @Benchmark
+    public Integer resilience4jAsyncPending() {
+        CompletableFuture<Integer> pending = new CompletableFuture<>();
+        CompletableFuture<Integer> result = r4j.executeCompletionStage(r4jScheduler, () -> pending).toCompletableFuture();
+        pending.complete(VALUE);
+        return result.join();
     }
 
     /** @return the call's result */

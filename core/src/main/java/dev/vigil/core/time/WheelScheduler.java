@@ -13,9 +13,11 @@ import java.util.concurrent.locks.LockSupport;
  * The shared {@link Scheduler}: a hashed timing wheel driven by one daemon thread.
  *
  * <h2>Algorithm</h2>
- * Producers never touch the wheel. {@link #schedule} allocates a {@link Node} and pushes it on a
- * Treiber stack ({@code incoming}) with one CAS. The timer thread owns everything else: each tick it
- * takes the whole stack with one {@code getAndSet(null)}, files each node into the bucket of its
+ * Producers never touch the wheel. {@link #schedule} allocates a {@link Node} and pushes it with one
+ * CAS on one of {@code STRIPES} Treiber stacks ({@code intake}, chosen by a hash of the thread's id
+ * and padded apart, so concurrent producers rarely contend on one cache line). The timer thread owns
+ * everything else: each tick it takes every stack whole with one {@code getAndSet(null)} each, files
+ * each node into the bucket of its
  * deadline tick ({@code WHEEL_SIZE} buckets of {@code TICK_NANOS}; a bucket holds the nodes of every
  * round that hashes to it, each with its absolute deadline), then walks the buckets whose ticks have
  * passed, firing the nodes whose deadline has come and unlinking the cancelled ones. Cancelling is a
@@ -26,13 +28,13 @@ import java.util.concurrent.locks.LockSupport;
  * <h2>Memory ordering</h2>
  * <ul>
  *   <li>A node's fields are written before the CAS that pushes it (a volatile write, so a release);
- *       the timer thread's {@code getAndSet} of {@code incoming} (a volatile read-modify-write, so an
+ *       the timer thread's {@code getAndSet} of the stack (a volatile read-modify-write, so an
  *       acquire) makes them visible to it. After that only the timer thread reads or writes
  *       {@code next} and the bucket heads: plain accesses.</li>
  *   <li>{@code state} moves PENDING to CANCELLED (any thread) or PENDING to FIRED (timer thread) by
  *       CAS, so exactly one of cancel and run wins.</li>
  *   <li>Idle wake-up (Dekker): the timer thread writes {@code sleeping = true} then re-reads
- *       {@code incoming} before parking; a producer CASes {@code incoming} then reads
+ *       every intake stack before parking; a producer CASes its stack then reads
  *       {@code sleeping}. Both are volatile accesses, which are totally ordered, so at least one side
  *       sees the other's write and no wake-up is lost.</li>
  * </ul>
@@ -51,14 +53,18 @@ final class WheelScheduler implements Scheduler {
     private static final int FIRED = 1;
     private static final int CANCELLED = 2;
 
-    private static final VarHandle INCOMING;
+    /** Intake stacks: {@code 2^STRIPE_BITS}. */
+    private static final int STRIPE_BITS = 3;
+    private static final int STRIPES = 1 << STRIPE_BITS;
+    /** Slots between two stacks' heads in {@code intake}: 16 references span at least 64 bytes. */
+    private static final int PAD = 16;
+    private static final VarHandle INTAKE = MethodHandles.arrayElementVarHandle(Node[].class);
     private static final VarHandle SLEEPING;
     private static final VarHandle STATE;
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
-            INCOMING = lookup.findVarHandle(WheelScheduler.class, "incoming", Node.class);
             SLEEPING = lookup.findVarHandle(WheelScheduler.class, "sleeping", boolean.class);
             STATE = lookup.findVarHandle(Node.class, "state", int.class);
         } catch (ReflectiveOperationException e) {
@@ -91,9 +97,11 @@ final class WheelScheduler implements Scheduler {
     private final long origin;
     private final Thread thread;
 
-    /** Treiber stack of newly scheduled nodes; accessed through {@link #INCOMING}. */
-    @SuppressWarnings("unused")
-    private volatile Node incoming;
+    /**
+     * The heads of the intake Treiber stacks, stack {@code i} at index {@code (i + 1) * PAD} (padding
+     * on both sides); accessed only through {@link #INTAKE} with volatile semantics.
+     */
+    private final Node[] intake = new Node[(STRIPES + 2) * PAD];
     /** True while the timer thread is parked with nothing to do; accessed through {@link #SLEEPING}. */
     @SuppressWarnings("unused")
     private volatile boolean sleeping;
@@ -148,12 +156,13 @@ final class WheelScheduler implements Scheduler {
 
     private Node push(Runnable task, long deadline) {
         Node node = new Node(task, deadline);
+        int slot = stripeSlot();
         Node head;
         do {
-            head = (Node) INCOMING.getVolatile(this);
+            head = (Node) INTAKE.getVolatile(intake, slot);
             node.next = head; // plain write, published by the CAS below
-        } while (!INCOMING.compareAndSet(this, head, node));
-        // Dekker pair with the timer thread's "sleeping = true; re-read incoming" (see class comment).
+        } while (!INTAKE.compareAndSet(intake, slot, head, node));
+        // Dekker pair with the timer thread's "sleeping = true; re-read intake" (see class comment).
         if ((boolean) SLEEPING.getVolatile(this) && SLEEPING.compareAndSet(this, true, false)) {
             LockSupport.unpark(thread);
         }
@@ -202,7 +211,7 @@ final class WheelScheduler implements Scheduler {
         if (linked == 0) {
             // Nothing in the wheel: park until a producer pushes (Dekker pair, see class comment).
             SLEEPING.setVolatile(this, true);
-            if (INCOMING.getVolatile(this) == null && !shutdown) {
+            if (intakeEmpty() && !shutdown) {
                 LockSupport.park(this);
             }
             SLEEPING.setVolatile(this, false);
@@ -212,8 +221,30 @@ final class WheelScheduler implements Scheduler {
         }
     }
 
+    /** The intake slot of the calling thread: a Fibonacci hash of its id picks one of the stacks. */
+    @SuppressWarnings("deprecation") // Thread.getId(): threadId() needs Java 19; the build targets 17
+    private static int stripeSlot() {
+        int stripe = (int) ((Thread.currentThread().getId() * 0x9E37_79B9_7F4A_7C15L) >>> (64 - STRIPE_BITS));
+        return (stripe + 1) * PAD;
+    }
+
+    private boolean intakeEmpty() {
+        for (int i = 1; i <= STRIPES; i++) {
+            if (INTAKE.getVolatile(intake, i * PAD) != null) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private void drainIncoming(long now) {
-        Node node = (Node) INCOMING.getAndSet(this, (Node) null);
+        for (int i = 1; i <= STRIPES; i++) {
+            drain((Node) INTAKE.getAndSet(intake, i * PAD, (Node) null), now);
+        }
+    }
+
+    private void drain(Node first, long now) {
+        Node node = first;
         while (node != null) {
             Node following = node.next;
             node.next = null; // unlink from the intake stack: a retained node keeps no neighbour alive
@@ -284,7 +315,7 @@ final class WheelScheduler implements Scheduler {
         /** PENDING, FIRED or CANCELLED; accessed through {@link #STATE}. */
         @SuppressWarnings("unused")
         volatile int state;
-        /** Next in the incoming stack, then in the bucket; see the class comment for ownership. */
+        /** Next in an intake stack, then in the bucket; see the class comment for ownership. */
         Node next;
 
         Node(Runnable task, long deadline) {
