@@ -1,11 +1,9 @@
 package dev.vigil.benchmarks;
 
 import dev.vigil.core.AdmissionPolicy;
-import dev.vigil.core.Classifier;
 import dev.vigil.core.Outcome;
 import dev.vigil.core.Permits;
 import dev.vigil.core.RejectedException;
-import dev.vigil.core.time.Ticker;
 
 /**
  * An {@link AdmissionPolicy} that admits every call and keeps no state: the permit protocol with
@@ -54,16 +52,6 @@ final class NoOpAdmission implements AdmissionPolicy {
     @Override
     public void release(long permit) {
         // nothing to free
-    }
-
-    @Override
-    public Classifier classifier() {
-        return Classifier.defaults();
-    }
-
-    @Override
-    public Ticker ticker() {
-        return Ticker.system();
     }
 
     @Override

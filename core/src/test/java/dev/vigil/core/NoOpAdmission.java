@@ -1,7 +1,5 @@
 package dev.vigil.core;
 
-import dev.vigil.core.time.Ticker;
-
 /** Test fixture: an admission policy that admits every call and records nothing. Thread-safe. */
 class NoOpAdmission implements AdmissionPolicy {
     private final String name;
@@ -25,16 +23,6 @@ class NoOpAdmission implements AdmissionPolicy {
 
     @Override
     public void release(long permit) {}
-
-    @Override
-    public Classifier classifier() {
-        return Classifier.defaults();
-    }
-
-    @Override
-    public Ticker ticker() {
-        return Ticker.system();
-    }
 
     @Override
     public String name() {
