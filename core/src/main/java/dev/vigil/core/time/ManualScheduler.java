@@ -19,8 +19,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * further tasks; concurrent advances are serialised, so tasks always run in order. Its
  * {@link #executor()} runs work at once on the calling thread, keeping follow-up work (a timed-out
  * future's completion, say) inside the advance that caused it. Exceptions from tasks are logged and
- * ignored, as with any {@link Scheduler}. This is a test tool: its locks are not on any production
- * path.
+ * ignored, as with any {@link Scheduler}; an {@link Error} (a failed assertion in a task, say)
+ * propagates out of {@link #advance}, so the test sees it. This is a test tool: its locks are not on
+ * any production path.
  */
 public final class ManualScheduler implements Scheduler {
     private final ManualTicker ticker;
@@ -76,6 +77,7 @@ public final class ManualScheduler implements Scheduler {
      * @param amount how far, zero or more
      * @return the number of tasks run
      * @throws IllegalArgumentException if {@code amount} is null or negative
+     * @throws Error whatever {@link Error} a task threw (time then stays at that task's deadline)
      */
     public int advance(Duration amount) {
         Checks.nonNegative(amount, "amount");
@@ -86,7 +88,7 @@ public final class ManualScheduler implements Scheduler {
             for (Entry next = pollDue(target); next != null; next = pollDue(target)) {
                 ticker.advanceTo(next.due);
                 if (next.claim()) {
-                    TaskFailures.runGuarded(next.task);
+                    TaskFailures.runReportingErrors(next.task);
                     ran++;
                 }
             }

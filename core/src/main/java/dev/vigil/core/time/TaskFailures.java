@@ -13,6 +13,19 @@ final class TaskFailures {
 
     private TaskFailures() {}
 
+    /**
+     * Runs a task of a test scheduler: exceptions are logged and ignored as with any scheduler, but an
+     * {@link Error} (a failed assertion inside a task, say) propagates to the thread advancing virtual
+     * time, so the test sees it.
+     */
+    static void runReportingErrors(Runnable task) {
+        try {
+            task.run();
+        } catch (RuntimeException failure) {
+            LOG.warn("Scheduled task {} failed; ignored", task, failure);
+        }
+    }
+
     static void runGuarded(Runnable task) {
         try {
             task.run();

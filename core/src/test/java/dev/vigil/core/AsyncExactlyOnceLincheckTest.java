@@ -1,0 +1,130 @@
+package dev.vigil.core;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.vigil.core.time.ManualScheduler;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jetbrains.kotlinx.lincheck.LinChecker;
+import org.jetbrains.kotlinx.lincheck.annotations.Operation;
+import org.jetbrains.kotlinx.lincheck.annotations.Validate;
+import org.jetbrains.kotlinx.lincheck.strategy.managed.modelchecking.ModelCheckingOptions;
+import org.jetbrains.kotlinx.lincheck.strategy.stress.StressOptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Lincheck explores the interleavings of the three things that can end an asynchronous call through
+ * a pipeline of an admission policy around a timeout: the call completing (or failing), the consumer
+ * cancelling, and the deadline firing. Whatever the interleaving, the admission permit ends exactly
+ * once, exactly one of the timeout's outcomes is counted, and no timer is left behind.
+ *
+ * <p>The operations return nothing on purpose: completing a source and completing the future that
+ * observes it are two steps, so their return values are not linearizable with respect to each other
+ * (and need not be); the contract checked is the invariant in {@link #everythingEndsExactlyOnce()}.
+ */
+public class AsyncExactlyOnceLincheckTest {
+    private final ManualScheduler scheduler = new ManualScheduler();
+    private final CountingAdmission admission = new CountingAdmission();
+    private final Timeout timeout = Timeout.builder(Duration.ofSeconds(1)).scheduler(scheduler).build();
+    private final CompletableFuture<String> source = new CompletableFuture<>();
+    private final CompletableFuture<String> result =
+            Pipeline.of(admission, timeout).callAsync(() -> source).toCompletableFuture();
+
+    /** Lincheck creates one instance per explored execution: a fresh call through a fresh pipeline. */
+    public AsyncExactlyOnceLincheckTest() {
+        // state is initialised by the field initialisers above
+    }
+
+    /** The call succeeds. */
+    @Operation
+    public void succeed() {
+        source.complete("ok");
+    }
+
+    /** The call fails. */
+    @Operation
+    public void fail() {
+        source.completeExceptionally(new IOException("down"));
+    }
+
+    /** The consumer cancels. */
+    @Operation
+    public void cancel() {
+        result.cancel(true);
+    }
+
+    /** The deadline passes. */
+    @Operation
+    public void deadline() {
+        scheduler.advance(Duration.ofSeconds(1));
+    }
+
+    /** Checked after every explored execution. */
+    @Validate
+    public void everythingEndsExactlyOnce() {
+        int ended = admission.completed.get() + admission.released.get();
+        long counted = timeout.successCount() + timeout.failureCount() + timeout.timeoutCount();
+        if (result.isDone()) {
+            if (ended != 1) {
+                throw new AssertionError("permit ended " + ended + " times");
+            }
+            if (counted > 1) {
+                throw new AssertionError("timeout counted " + counted + " outcomes");
+            }
+            if (scheduler.pendingTasks() != 0) {
+                throw new AssertionError("a timer outlived the call");
+            }
+        } else if (ended != 0) {
+            throw new AssertionError("permit ended while the call is still pending");
+        }
+    }
+
+    @Test
+    void modelChecking() {
+        // Lincheck's model checker rewrites JDK classes too, and its bytecode library reads class files
+        // up to Java 21 only (on 25 it cannot instrument java.base and the run hangs). The JDK 17 pass
+        // of CI runs it; the stress strategy below runs on every JDK.
+        assumeTrue(Runtime.version().feature() <= 21,
+                "Lincheck model checking supports class files up to Java 21; it runs in the JDK 17 pass");
+        LinChecker.check(AsyncExactlyOnceLincheckTest.class, new ModelCheckingOptions()
+                .iterations(30)
+                .invocationsPerIteration(500)
+                .threads(3)
+                .actorsPerThread(2)
+                .actorsBefore(0)
+                .actorsAfter(1));
+    }
+
+    @Test
+    void stress() {
+        LinChecker.check(AsyncExactlyOnceLincheckTest.class, new StressOptions()
+                .iterations(30)
+                .invocationsPerIteration(500)
+                .threads(3)
+                .actorsPerThread(2)
+                .actorsBefore(0)
+                .actorsAfter(1));
+    }
+
+    /** Counts how permits end. */
+    static final class CountingAdmission extends NoOpAdmission {
+        final AtomicInteger completed = new AtomicInteger();
+        final AtomicInteger released = new AtomicInteger();
+
+        CountingAdmission() {
+            super("counting");
+        }
+
+        @Override
+        public void complete(long permit, Outcome outcome, long elapsedNanos) {
+            completed.incrementAndGet();
+        }
+
+        @Override
+        public void release(long permit) {
+            released.incrementAndGet();
+        }
+    }
+}
