@@ -67,12 +67,12 @@ public final class Deadline {
      *     .build();
      * }</pre>
      *
-     * @param otherwise the timeout to use when there is no deadline, not null
+     * @param otherwise the timeout to use when there is no deadline, positive
      * @return a positive duration
-     * @throws IllegalArgumentException if {@code otherwise} is null
+     * @throws IllegalArgumentException if {@code otherwise} is null, zero or negative
      */
     public static Duration currentRemainingOr(Duration otherwise) {
-        Checks.notNull(otherwise, "otherwise");
+        Checks.positive(otherwise, "otherwise");
         Deadline deadline = CURRENT.get();
         return deadline == null ? otherwise : Duration.ofNanos(Math.max(1L, deadline.remainingNanos()));
     }

@@ -29,7 +29,11 @@ class PipelineProperties {
 
     enum Kind {
         RETURN, FAILED_RESULT, THROW_CHECKED, THROW_UNCHECKED, INTERRUPTED, REJECT_AT, CLASSIFIER_THROWS_AT,
-        ASYNC_SUCCESS, ASYNC_FAILURE, ASYNC_CANCEL, ASYNC_THROW_ON_START, ASYNC_REJECT_AT
+        /** The call outlives the (1 hour) timeout, if the pipeline has one: it is interrupted for real. */
+        SLOW,
+        ASYNC_SUCCESS, ASYNC_FAILURE, ASYNC_CANCEL, ASYNC_THROW_ON_START, ASYNC_REJECT_AT, ASYNC_CLASSIFIER_THROWS_AT,
+        /** The async call outlives the timeout, if any: the timeout fires and cancels it. */
+        ASYNC_SLOW
     }
 
     record Step(Kind kind, int index) {}
@@ -75,14 +79,15 @@ class PipelineProperties {
             List<Long> before = new ArrayList<>();
             admissions.forEach(a -> before.add((long) a.issuedCount()));
 
-            run(pipeline, admissions, classifierSwitches, step.kind(), k);
+            run(pipeline, admissions, classifierSwitches, scheduler, step.kind(), k);
 
             for (int i = 0; i < width; i++) {
                 RecordingAdmission admission = admissions.get(i);
                 admission.assertEveryPermitEndedOnce();
                 boolean issued = admission.issuedCount() > before.get(i);
-                int fallbackAt = controlPosition >= 0 && controlIsFallback ? Math.min(controlPosition, width) : -1;
-                Expected expected = expected(step.kind(), k, i, fallbackAt);
+                int controlAt = controlPosition >= 0 ? Math.min(controlPosition, width) : -1;
+                Expected expected = expected(step.kind(), k, i, controlIsFallback ? controlAt : -1,
+                        controlIsFallback ? -1 : controlAt);
                 if (expected == Expected.NOT_ISSUED) {
                     assertEquals(before.get(i), (long) admission.issuedCount(), "p" + i + " must not admit after " + step);
                     continue;
@@ -104,10 +109,18 @@ class PipelineProperties {
 
     /**
      * The sequential model of how policy {@code i}'s permit ends when the step targets policy
-     * {@code k}, with a fallback (if {@code fallbackAt >= 0}) just outside admission policy
-     * {@code fallbackAt} (a timeout that never fires is transparent).
+     * {@code k}, with a fallback (if {@code fallbackAt >= 0}) or a one-hour timeout (if
+     * {@code timeoutAt >= 0}) just outside admission policy {@code fallbackAt}/{@code timeoutAt}.
+     * A timeout is transparent except to slow calls: inside it, the call is interrupted or cancelled
+     * (released); outside it, the call failed with a timeout.
      */
-    private static Expected expected(Kind kind, int k, int i, int fallbackAt) {
+    private static Expected expected(Kind kind, int k, int i, int fallbackAt, int timeoutAt) {
+        if (kind == Kind.SLOW || kind == Kind.ASYNC_SLOW) {
+            if (timeoutAt < 0) {
+                return Expected.SUCCESS; // nothing bounds the call: it completes, late but fine
+            }
+            return i >= timeoutAt ? Expected.RELEASED : Expected.FAILURE;
+        }
         if (fallbackAt < 0 || i >= fallbackAt) {
             return expected(kind, k, i);
         }
@@ -117,7 +130,8 @@ class PipelineProperties {
             case FAILED_RESULT -> Expected.FAILURE; // a result the fallback accepts, but these policies fail
             case INTERRUPTED, ASYNC_CANCEL -> Expected.RELEASED;
             case REJECT_AT, ASYNC_REJECT_AT -> k < fallbackAt ? expected(kind, k, i) : Expected.SUCCESS;
-            case CLASSIFIER_THROWS_AT -> k >= fallbackAt ? Expected.SUCCESS
+            case SLOW, ASYNC_SLOW -> throw new AssertionError("handled above");
+            case CLASSIFIER_THROWS_AT, ASYNC_CLASSIFIER_THROWS_AT -> k >= fallbackAt ? Expected.SUCCESS
                     : i == k ? Expected.RELEASED : i < k ? Expected.FAILURE : Expected.SUCCESS;
         };
     }
@@ -131,12 +145,13 @@ class PipelineProperties {
             case REJECT_AT, ASYNC_REJECT_AT -> i < k ? Expected.RELEASED : Expected.NOT_ISSUED;
             // Inner policies classify the call's failure; the throwing one releases; outer ones then
             // see the classifier's exception, which is a failure.
-            case CLASSIFIER_THROWS_AT -> i == k ? Expected.RELEASED : Expected.FAILURE;
+            case CLASSIFIER_THROWS_AT, ASYNC_CLASSIFIER_THROWS_AT -> i == k ? Expected.RELEASED : Expected.FAILURE;
+            case SLOW, ASYNC_SLOW -> throw new AssertionError("handled by the caller");
         };
     }
 
     private static void run(Pipeline pipeline, List<RecordingAdmission> admissions, List<ThrowingSwitch> switches,
-            Kind kind, int k) {
+            ManualScheduler scheduler, Kind kind, int k) {
         try {
             switch (kind) {
                 case RETURN -> pipeline.call(() -> "ok");
@@ -159,6 +174,27 @@ class PipelineProperties {
                     pipeline.call(() -> {
                         throw new IOException("io");
                     });
+                }
+                case SLOW -> pipeline.call(() -> {
+                    scheduler.advance(Duration.ofHours(2)); // the timeout, if any, fires meanwhile
+                    if (Thread.currentThread().isInterrupted()) {
+                        throw new InterruptedException("interrupted by the timeout");
+                    }
+                    return "late";
+                });
+                case ASYNC_SLOW -> {
+                    CompletableFuture<String> source = new CompletableFuture<>();
+                    CompletionStage<String> result = pipeline.callAsync(() -> source);
+                    scheduler.advance(Duration.ofHours(2)); // the timeout, if any, fires and cancels
+                    source.complete("late");
+                    join(result);
+                }
+                case ASYNC_CLASSIFIER_THROWS_AT -> {
+                    switches.get(k).enabled = true;
+                    CompletableFuture<String> source = new CompletableFuture<>();
+                    CompletionStage<String> result = pipeline.callAsync(() -> source);
+                    source.completeExceptionally(new IOException("io"));
+                    join(result);
                 }
                 case ASYNC_SUCCESS -> join(pipeline.callAsync(() -> CompletableFuture.completedFuture("ok")));
                 case ASYNC_FAILURE -> {

@@ -134,6 +134,7 @@ class TimeoutTest {
             return "late";
         }));
         assertMessage("otherwise must not be null", () -> Deadline.currentRemainingOr(null));
+        assertMessage("otherwise must be > 0, was PT-1S", () -> Deadline.currentRemainingOr(Duration.ofSeconds(-1)));
     }
 
     @Test
