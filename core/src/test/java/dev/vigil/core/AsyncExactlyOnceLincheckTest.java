@@ -6,8 +6,8 @@ import dev.vigil.core.time.ManualScheduler;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.jetbrains.kotlinx.lincheck.LinChecker;
+import org.jetbrains.kotlinx.lincheck.Options;
 import org.jetbrains.kotlinx.lincheck.annotations.Operation;
 import org.jetbrains.kotlinx.lincheck.annotations.Validate;
 import org.jetbrains.kotlinx.lincheck.strategy.managed.modelchecking.ModelCheckingOptions;
@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  */
 public class AsyncExactlyOnceLincheckTest {
     private final ManualScheduler scheduler = new ManualScheduler();
-    private final CountingAdmission admission = new CountingAdmission();
+    private final CountingAdmission admission = new CountingAdmission("counting");
     private final Timeout timeout = Timeout.builder(Duration.ofSeconds(1)).scheduler(scheduler).build();
     private final CompletableFuture<String> source = new CompletableFuture<>();
     private final CompletableFuture<String> result =
@@ -88,43 +88,20 @@ public class AsyncExactlyOnceLincheckTest {
         // of CI runs it; the stress strategy below runs on every JDK.
         assumeTrue(Runtime.version().feature() <= 21,
                 "Lincheck model checking supports class files up to Java 21; it runs in the JDK 17 pass");
-        LinChecker.check(AsyncExactlyOnceLincheckTest.class, new ModelCheckingOptions()
-                .iterations(30)
-                .invocationsPerIteration(500)
-                .threads(3)
-                .actorsPerThread(2)
-                .actorsBefore(0)
-                .actorsAfter(1));
+        LinChecker.check(AsyncExactlyOnceLincheckTest.class, bounded(new ModelCheckingOptions().invocationsPerIteration(500)));
     }
 
     @Test
     void stress() {
-        LinChecker.check(AsyncExactlyOnceLincheckTest.class, new StressOptions()
-                .iterations(30)
-                .invocationsPerIteration(500)
+        LinChecker.check(AsyncExactlyOnceLincheckTest.class, bounded(new StressOptions().invocationsPerIteration(500)));
+    }
+
+    /** The same small, fast scenario space for both strategies (about ten seconds in all on 2 cores). */
+    private static <O extends Options<O, ?>> O bounded(O options) {
+        return options.iterations(30)
                 .threads(3)
                 .actorsPerThread(2)
                 .actorsBefore(0)
-                .actorsAfter(1));
-    }
-
-    /** Counts how permits end. */
-    static final class CountingAdmission extends NoOpAdmission {
-        final AtomicInteger completed = new AtomicInteger();
-        final AtomicInteger released = new AtomicInteger();
-
-        CountingAdmission() {
-            super("counting");
-        }
-
-        @Override
-        public void complete(long permit, Outcome outcome, long elapsedNanos) {
-            completed.incrementAndGet();
-        }
-
-        @Override
-        public void release(long permit) {
-            released.incrementAndGet();
-        }
+                .actorsAfter(1);
     }
 }

@@ -93,7 +93,7 @@ class ConcurrencyStressTest {
     private static void hammer(ExecutorService executor, int workers) throws Exception {
         RecordingAdmission outer = new RecordingAdmission("outer");
         RecordingAdmission inner = new RecordingAdmission("inner");
-        RejectEvery rejectEvery = new RejectEvery("sometimes", 7);
+        CountingAdmission rejectEvery = new CountingAdmission("sometimes", 7);
         Pipeline pipeline = Pipeline.of(outer, rejectEvery, inner);
         ExecutorService completer = Executors.newFixedThreadPool(2);
         CountDownLatch start = new CountDownLatch(1);
@@ -122,7 +122,7 @@ class ConcurrencyStressTest {
         }
         outer.assertEveryPermitEndedOnce();
         inner.assertEveryPermitEndedOnce();
-        assertEquals(0, rejectEvery.inFlight.get());
+        assertEquals(0, rejectEvery.inFlight());
         assertFalse(outer.issuedCount() == 0);
     }
 
@@ -145,37 +145,6 @@ class ConcurrencyStressTest {
             }
         } catch (Exception expected) {
             // failures and rejections are part of the mix
-        }
-    }
-
-    /** Rejects every n-th call; counts its own in-flight permits. */
-    private static final class RejectEvery extends NoOpAdmission {
-        private final int every;
-        private final AtomicInteger calls = new AtomicInteger();
-        final AtomicInteger inFlight = new AtomicInteger();
-
-        RejectEvery(String name, int every) {
-            super(name);
-            this.every = every;
-        }
-
-        @Override
-        public long tryAcquirePermit() {
-            if (calls.incrementAndGet() % every == 0) {
-                return REJECTED;
-            }
-            inFlight.incrementAndGet();
-            return 0L;
-        }
-
-        @Override
-        public void complete(long permit, Outcome outcome, long elapsedNanos) {
-            inFlight.decrementAndGet();
-        }
-
-        @Override
-        public void release(long permit) {
-            inFlight.decrementAndGet();
         }
     }
 }

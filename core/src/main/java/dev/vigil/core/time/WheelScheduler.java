@@ -122,12 +122,7 @@ final class WheelScheduler implements Scheduler {
 
     @Override
     public Task schedule(Runnable task, long delayNanos) {
-        if (task == null) {
-            throw new IllegalArgumentException("task must not be null");
-        }
-        if (shutdown) {
-            throw new RejectedExecutionException("scheduler is shut down");
-        }
+        checkAccepting(task);
         // Delays are capped at about 73 years so that deadline arithmetic never overflows. (scheduleAt
         // trusts its caller: deadlines are compared by difference, so even a wrapped one never fires early.)
         return push(task, ticker.read() + Math.min(Math.max(delayNanos, 0L), MAX_DELAY_NANOS));
@@ -135,13 +130,17 @@ final class WheelScheduler implements Scheduler {
 
     @Override
     public Task scheduleAt(Runnable task, long deadlineNanos) {
+        checkAccepting(task);
+        return push(task, deadlineNanos);
+    }
+
+    private void checkAccepting(Runnable task) {
         if (task == null) {
             throw new IllegalArgumentException("task must not be null");
         }
         if (shutdown) {
             throw new RejectedExecutionException("scheduler is shut down");
         }
-        return push(task, deadlineNanos);
     }
 
     @Override
