@@ -33,21 +33,34 @@ import java.util.concurrent.locks.LockSupport;
  *       {@code next} and the bucket heads: plain accesses.</li>
  *   <li>{@code state} moves PENDING to CANCELLED (any thread) or PENDING to FIRED (timer thread) by
  *       CAS, so exactly one of cancel and run wins.</li>
- *   <li>Idle wake-up (Dekker): the timer thread writes {@code sleeping = true} then re-reads
- *       every intake stack before parking; a producer CASes its stack then reads
- *       {@code sleeping}. Both are volatile accesses, which are totally ordered, so at least one side
- *       sees the other's write and no wake-up is lost.</li>
+ *   <li>Wake-ups (Dekker): before parking, the timer thread publishes when it plans to wake
+ *       ({@code wakeAt}, a volatile write) and then re-reads every intake stack; a producer CASes its
+ *       stack and then reads {@code wakeAt}. Volatile accesses are totally ordered, so at least one
+ *       side sees the other's write: either the timer thread sees the new node and does not park, or
+ *       the producer sees the plan and, if its deadline is earlier, claims {@code wakeAt} by CAS (so
+ *       one producer, not all, pays for the unpark) and unparks the thread. No wake-up is lost.</li>
  * </ul>
  *
+ * <h2>Parking</h2>
+ * A bitmap records which buckets hold nodes. With none, the timer thread parks until a producer wakes
+ * it; otherwise it parks until the next occupied bucket's tick (capped at {@code MAX_PARK_NANOS}, so
+ * a clock that jumps, such as a suspended VM's or a test's virtual one, is noticed within 64 ms). A
+ * service with only long timeouts pending therefore wakes a few times per second, not once per
+ * tick.
+ *
  * <p>Thread-safe. Tasks run on the timer thread and must be short; a task that throws (anything,
- * errors included) is logged and the wheel goes on. While any task is pending the timer thread wakes
- * once per tick (a millisecond); with none it parks until a producer wakes it.
+ * errors included) is logged and the wheel goes on.
  */
 final class WheelScheduler implements Scheduler {
     static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
     static final int WHEEL_SIZE = 1024; // power of two: one turn is about one second
     private static final int MASK = WHEEL_SIZE - 1;
     private static final long MAX_DELAY_NANOS = Long.MAX_VALUE >> 2;
+    private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(64);
+    /** {@code wakeAt} while the timer thread is running: producers never need to unpark it. */
+    private static final long AWAKE = Long.MIN_VALUE;
+    /** {@code wakeAt} while the timer thread is parked with nothing pending: any push unparks it. */
+    private static final long IDLE = Long.MAX_VALUE;
 
     private static final int PENDING = 0;
     private static final int FIRED = 1;
@@ -59,13 +72,13 @@ final class WheelScheduler implements Scheduler {
     /** Slots between two stacks' heads in {@code intake}: 16 references span at least 64 bytes. */
     private static final int PAD = 16;
     private static final VarHandle INTAKE = MethodHandles.arrayElementVarHandle(Node[].class);
-    private static final VarHandle SLEEPING;
+    private static final VarHandle WAKE_AT;
     private static final VarHandle STATE;
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
-            SLEEPING = lookup.findVarHandle(WheelScheduler.class, "sleeping", boolean.class);
+            WAKE_AT = lookup.findVarHandle(WheelScheduler.class, "wakeAt", long.class);
             STATE = lookup.findVarHandle(Node.class, "state", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
@@ -102,13 +115,18 @@ final class WheelScheduler implements Scheduler {
      * on both sides); accessed only through {@link #INTAKE} with volatile semantics.
      */
     private final Node[] intake = new Node[(STRIPES + 2) * PAD];
-    /** True while the timer thread is parked with nothing to do; accessed through {@link #SLEEPING}. */
+    /**
+     * When the parked timer thread plans to wake (a ticker reading), {@link #IDLE} if never, or
+     * {@link #AWAKE}; accessed through {@link #WAKE_AT}.
+     */
     @SuppressWarnings("unused")
-    private volatile boolean sleeping;
+    private volatile long wakeAt = AWAKE;
     private volatile boolean shutdown;
 
     // Timer-thread-only state: plain fields.
     private final Node[] buckets = new Node[WHEEL_SIZE];
+    /** Bit {@code i} is set while {@code buckets[i]} is non-empty. */
+    private final long[] occupied = new long[WHEEL_SIZE / Long.SIZE];
     private long nextTick;
     private long linked;
 
@@ -161,8 +179,10 @@ final class WheelScheduler implements Scheduler {
             head = (Node) INTAKE.getVolatile(intake, slot);
             node.next = head; // plain write, published by the CAS below
         } while (!INTAKE.compareAndSet(intake, slot, head, node));
-        // Dekker pair with the timer thread's "sleeping = true; re-read intake" (see class comment).
-        if ((boolean) SLEEPING.getVolatile(this) && SLEEPING.compareAndSet(this, true, false)) {
+        // Dekker pair with the timer thread's "publish wakeAt; re-read intake" (see class comment).
+        long plannedWake = (long) WAKE_AT.getVolatile(this);
+        if (plannedWake != AWAKE && (plannedWake == IDLE || deadline - plannedWake < 0)
+                && WAKE_AT.compareAndSet(this, plannedWake, AWAKE)) {
             LockSupport.unpark(thread);
         }
         return node;
@@ -207,17 +227,49 @@ final class WheelScheduler implements Scheduler {
         if (behind > 0) {
             nextTick = currentTick + 1;
         }
+        park();
+    }
+
+    /** Parks until the next occupied bucket's tick, or a producer's earlier deadline, or a push to an empty wheel. */
+    private void park() {
+        long planned;
+        long now = ticker.read();
         if (linked == 0) {
-            // Nothing in the wheel: park until a producer pushes (Dekker pair, see class comment).
-            SLEEPING.setVolatile(this, true);
-            if (intakeEmpty() && !shutdown) {
-                LockSupport.park(this);
-            }
-            SLEEPING.setVolatile(this, false);
+            planned = IDLE;
         } else {
-            long untilNextTick = origin + nextTick * TICK_NANOS - ticker.read();
-            LockSupport.parkNanos(this, Math.max(untilNextTick, 1_000L));
+            long wakeTick = nextTick + distanceToOccupied((int) (nextTick & MASK));
+            long untilWake = origin + wakeTick * TICK_NANOS - now;
+            planned = now + Math.min(Math.max(untilWake, 0L), MAX_PARK_NANOS);
+            if (planned == IDLE || planned == AWAKE) {
+                planned++; // a real reading that collides with a sentinel (astronomically unlikely)
+            }
         }
+        // Dekker pair with push(): publish the plan, then look for nodes pushed meanwhile.
+        WAKE_AT.setVolatile(this, planned);
+        if (intakeEmpty() && !shutdown) {
+            if (planned == IDLE) {
+                LockSupport.park(this);
+            } else {
+                long untilPlanned = planned - ticker.read();
+                if (untilPlanned > 0) {
+                    LockSupport.parkNanos(this, untilPlanned);
+                }
+            }
+        }
+        WAKE_AT.setVolatile(this, AWAKE);
+    }
+
+    /** Buckets from {@code start} (circularly) to the first occupied one; the wheel is not empty. */
+    private int distanceToOccupied(int start) {
+        for (int distance = 0; distance < WHEEL_SIZE; ) {
+            int index = (start + distance) & MASK;
+            long word = occupied[index >>> 6] >>> (index & 63);
+            if (word != 0) {
+                return distance + Long.numberOfTrailingZeros(word);
+            }
+            distance += Long.SIZE - (index & 63); // skip to the next word
+        }
+        return 0; // unreachable while linked > 0; wake at the next tick to be safe
     }
 
     /** The intake slot of the calling thread: a Fibonacci hash of its id picks one of the stacks. */
@@ -255,6 +307,7 @@ final class WheelScheduler implements Scheduler {
                     int index = (int) (Math.max(tick, nextTick) & MASK);
                     node.next = buckets[index];
                     buckets[index] = node;
+                    occupied[index >>> 6] |= 1L << (index & 63);
                     linked++;
                 }
             }
@@ -288,6 +341,9 @@ final class WheelScheduler implements Scheduler {
                 previous = node;
             }
             node = following;
+        }
+        if (buckets[index] == null) {
+            occupied[index >>> 6] &= ~(1L << (index & 63));
         }
     }
 
