@@ -45,8 +45,9 @@ import java.util.concurrent.locks.LockSupport;
  * A bitmap records which buckets hold nodes. With none, the timer thread parks until a producer wakes
  * it; otherwise it parks until the next occupied bucket's tick (capped at {@code MAX_PARK_NANOS}, so
  * a clock that jumps, such as a suspended VM's or a test's virtual one, is noticed within 64 ms). A
- * service with only long timeouts pending therefore wakes a few times per second, not once per
- * tick.
+ * quiet service with only long timeouts pending therefore wakes a few times per second, not once per
+ * tick. Under load (at least {@code BUSY_INTAKE} new nodes per round) it parks one tick at most, so
+ * the intake is drained often and short-lived nodes die young.
  *
  * <p>Thread-safe. Tasks run on the timer thread and must be short; a task that throws (anything,
  * errors included) is logged and the wheel goes on.
@@ -57,6 +58,12 @@ final class WheelScheduler implements Scheduler {
     private static final int MASK = WHEEL_SIZE - 1;
     private static final long MAX_DELAY_NANOS = Long.MAX_VALUE >> 2;
     private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(64);
+    /**
+     * Nodes taken from the intake in one round above which the wheel counts as busy and parks for
+     * one tick at most: under load, frequent draining keeps the intake short, so nodes (mostly
+     * cancelled at once) die young instead of piling up for a long park.
+     */
+    private static final int BUSY_INTAKE = 64;
     /** {@code wakeAt} while the timer thread is running: producers never need to unpark it. */
     private static final long AWAKE = Long.MIN_VALUE;
     /** {@code wakeAt} while the timer thread is parked with nothing pending: any push unparks it. */
@@ -129,6 +136,7 @@ final class WheelScheduler implements Scheduler {
     private final long[] occupied = new long[WHEEL_SIZE / Long.SIZE];
     private long nextTick;
     private long linked;
+    private int lastIntake;
 
     WheelScheduler(Ticker ticker, String threadName) {
         this.ticker = ticker;
@@ -230,10 +238,20 @@ final class WheelScheduler implements Scheduler {
         park();
     }
 
-    /** Parks until the next occupied bucket's tick, or a producer's earlier deadline, or a push to an empty wheel. */
+    /**
+     * Parks the timer thread. Busy (many new nodes last round): one tick, with {@code wakeAt} left
+     * {@link #AWAKE} so producers never pay for an unpark. Quiet: until the next occupied bucket's
+     * tick (at most {@code MAX_PARK_NANOS}), or forever with an empty wheel, publishing the plan so a
+     * producer with an earlier deadline wakes it.
+     */
     private void park() {
-        long planned;
         long now = ticker.read();
+        if (linked != 0 && lastIntake >= BUSY_INTAKE) {
+            long untilNextTick = origin + nextTick * TICK_NANOS - now;
+            LockSupport.parkNanos(this, Math.max(untilNextTick, 1_000L));
+            return;
+        }
+        long planned;
         if (linked == 0) {
             planned = IDLE;
         } else {
@@ -289,14 +307,18 @@ final class WheelScheduler implements Scheduler {
     }
 
     private void drainIncoming(long now) {
+        int taken = 0;
         for (int i = 1; i <= STRIPES; i++) {
-            drain((Node) INTAKE.getAndSet(intake, i * PAD, (Node) null), now);
+            taken += drain((Node) INTAKE.getAndSet(intake, i * PAD, (Node) null), now);
         }
+        lastIntake = taken;
     }
 
-    private void drain(Node first, long now) {
+    private int drain(Node first, long now) {
+        int taken = 0;
         Node node = first;
         while (node != null) {
+            taken++;
             Node following = node.next;
             node.next = null; // unlink from the intake stack: a retained node keeps no neighbour alive
             if ((int) STATE.getVolatile(node) == PENDING) {
@@ -313,6 +335,7 @@ final class WheelScheduler implements Scheduler {
             }
             node = following;
         }
+        return taken;
     }
 
     private void expire(int index, long now) {
