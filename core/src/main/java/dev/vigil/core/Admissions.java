@@ -3,6 +3,7 @@ package dev.vigil.core;
 import dev.vigil.core.time.Ticker;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 
@@ -31,21 +32,11 @@ final class Admissions {
         T result;
         try {
             result = next == null ? action.apply(argument) : next.run(action, argument);
-        } catch (RejectedException innerRejection) {
-            // An inner policy of this pipeline refused the call before it started: that says nothing
-            // about the dependency, so this permit is released rather than counted. A rejection the
-            // call itself threw (from some other service's policy) is an ordinary failure.
-            if (next != null && next.rejectedBelow(innerRejection)) {
-                policy.release(permit);
-            } else {
-                policy.onResult(permit, null, innerRejection, elapsed(ticker, start));
-            }
-            throw innerRejection;
         } catch (Throwable failure) {
-            policy.onResult(permit, null, failure, elapsed(ticker, start));
+            end(policy, permit, next, null, failure, ticker, start);
             throw failure;
         }
-        policy.onResult(permit, result, null, elapsed(ticker, start));
+        end(policy, permit, next, result, null, ticker, start);
         return result;
     }
 
@@ -56,27 +47,30 @@ final class Admissions {
         // Asynchronous callers (event loops among them) are never parked: no waiting for a permit.
         long permit = policy.tryAcquirePermit();
         if (permit == AdmissionPolicy.REJECTED) {
-            return LinkedFuture.failed(rejection(policy));
+            return CompletableFuture.failedFuture(rejection(policy));
         }
         Ticker ticker = policy.measuresLatency() ? policy.ticker() : null;
         long start = ticker == null ? 0L : ticker.read();
-        CompletionStage<T> stage;
-        try {
-            stage = next == null ? call.get() : next.runAsync(call);
-            if (stage == null) {
-                throw new IllegalStateException("the asynchronous call returned a null stage");
-            }
-        } catch (Throwable failure) {
-            try {
-                policy.onResult(permit, null, failure, elapsed(ticker, start));
-            } catch (Throwable classifierFailure) {
-                return LinkedFuture.failed(classifierFailure);
-            }
-            return LinkedFuture.failed(failure);
-        }
+        // A call that could not start arrives as a failed stage and ends the permit like any failure.
+        CompletionStage<T> stage = next == null ? LinkedFuture.start(call) : next.runAsync(call);
         PermitFuture<T> future = new PermitFuture<>(policy, permit, ticker, start, next);
         future.link(stage);
         return future;
+    }
+
+    /**
+     * Ends a permit after its call, sync or async. If an inner policy of this pipeline refused the
+     * call before it started, that says nothing about the dependency, so the permit is released
+     * rather than counted; a rejection the call itself threw (from some other service's policy) is an
+     * ordinary failure. Everything else is classified by {@link AdmissionPolicy#onResult}.
+     */
+    private static void end(AdmissionPolicy policy, long permit, Stage next, Object result, Throwable failure,
+            Ticker ticker, long start) {
+        if (next != null && failure instanceof RejectedException && next.rejectedBelow((RejectedException) failure)) {
+            policy.release(permit);
+        } else {
+            policy.onResult(permit, result, failure, elapsed(ticker, start));
+        }
     }
 
     private static RejectedException rejection(AdmissionPolicy policy) {
@@ -128,21 +122,11 @@ final class Admissions {
             return ENDED.compareAndSet(this, 0, 1);
         }
 
+        /** A classifier that throws in {@code end} completes this future with its exception (see LinkedFuture). */
         @Override
         void onSourceCompleted(T value, Throwable failure) {
             if (claim()) {
-                Throwable cause = failure == null ? null : unwrap(failure);
-                try {
-                    if (next != null && cause instanceof RejectedException
-                            && next.rejectedBelow((RejectedException) cause)) {
-                        policy.release(permit);
-                    } else {
-                        policy.onResult(permit, value, cause, elapsed(ticker, start));
-                    }
-                } catch (Throwable classifierFailure) {
-                    completeExceptionally(classifierFailure);
-                    return;
-                }
+                end(policy, permit, next, value, failure == null ? null : unwrap(failure), ticker, start);
             }
             if (failure == null) {
                 complete(value);

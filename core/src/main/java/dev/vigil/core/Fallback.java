@@ -154,17 +154,8 @@ public final class Fallback<T> implements Policy {
     @Override
     public <R> CompletionStage<R> callAsync(Supplier<? extends CompletionStage<R>> call) {
         Checks.notNull(call, "call");
-        CompletionStage<R> stage;
-        try {
-            stage = call.get();
-            if (stage == null) {
-                throw new IllegalStateException("the asynchronous call returned a null stage");
-            }
-        } catch (Throwable failure) {
-            stage = LinkedFuture.failed(failure);
-        }
         AsyncFallback<R> future = new AsyncFallback<>();
-        future.link(stage);
+        future.link(LinkedFuture.start(call)); // a call that could not start is a failed stage, replaced like any
         return future;
     }
 

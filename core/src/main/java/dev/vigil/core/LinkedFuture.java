@@ -6,6 +6,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.function.BiConsumer;
+import java.util.function.Supplier;
 
 /**
  * The future an asynchronous policy returns: it observes a source stage ({@link #onSourceCompleted}
@@ -90,9 +91,18 @@ abstract class LinkedFuture<T> extends CompletableFuture<T> implements BiConsume
         return current;
     }
 
-    static <T> CompletableFuture<T> failed(Throwable failure) {
-        CompletableFuture<T> future = new CompletableFuture<>();
-        future.completeExceptionally(failure);
-        return future;
+    /**
+     * Starts an asynchronous call and returns its stage, or a failed future if the supplier threw or
+     * returned null: never throws, so every asynchronous policy handles a call that could not start
+     * the same way as one that failed.
+     */
+    static <T> CompletionStage<T> start(Supplier<? extends CompletionStage<T>> call) {
+        try {
+            CompletionStage<T> stage = call.get();
+            return stage != null ? stage
+                    : CompletableFuture.failedFuture(new IllegalStateException("the asynchronous call returned a null stage"));
+        } catch (Throwable failure) {
+            return CompletableFuture.failedFuture(failure);
+        }
     }
 }

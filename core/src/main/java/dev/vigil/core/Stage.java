@@ -3,6 +3,7 @@ package dev.vigil.core;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 
@@ -23,6 +24,7 @@ abstract class Stage {
 
     abstract <A, T> T run(CheckedFunction<? super A, ? extends T> action, A argument) throws Exception;
 
+    /** Runs the asynchronous call through this stage and the rest; never throws (failures are failed stages). */
     abstract <T> CompletionStage<T> runAsync(Supplier<? extends CompletionStage<T>> call);
 
     /** True if a policy at or below this stage raised {@code rejection} (only on the rejection path). */
@@ -64,15 +66,7 @@ abstract class Stage {
 
         @Override
         <T> CompletionStage<T> runAsync(Supplier<? extends CompletionStage<T>> call) {
-            try {
-                CompletionStage<T> stage = call.get();
-                if (stage == null) {
-                    return LinkedFuture.failed(new IllegalStateException("the asynchronous call returned a null stage"));
-                }
-                return stage;
-            } catch (Throwable failure) {
-                return LinkedFuture.failed(failure);
-            }
+            return LinkedFuture.start(call);
         }
     }
 
@@ -138,7 +132,11 @@ abstract class Stage {
 
         @Override
         <T> CompletionStage<T> runAsync(Supplier<? extends CompletionStage<T>> call) {
-            return policy.callAsync(() -> next.runAsync(call));
+            try {
+                return policy.callAsync(() -> next.runAsync(call));
+            } catch (RuntimeException | Error policyFailure) {
+                return CompletableFuture.failedFuture(policyFailure); // runAsync never throws
+            }
         }
     }
 }

@@ -13,6 +13,7 @@ import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
@@ -158,25 +159,19 @@ public final class Timeout implements Policy {
         long effective = effectiveLimitNanos();
         boolean inherited = effective < limitNanos;
         if (effective <= 0) {
-            return LinkedFuture.failed(timedOut(0L, inherited, now));
+            return CompletableFuture.failedFuture(timedOut(0L, inherited, now));
         }
         CompletionStage<T> stage;
         Deadline previous = Deadline.enter(new Deadline(ticker, now + effective));
         try {
-            stage = call.get();
-            if (stage == null) {
-                throw new IllegalStateException("the asynchronous call returned a null stage");
-            }
-        } catch (Throwable failure) {
-            failures.increment();
-            return LinkedFuture.failed(failure);
+            stage = LinkedFuture.start(call);
         } finally {
             Deadline.exit(previous);
         }
         AsyncWatch<T> watch = new AsyncWatch<>(this, effective, inherited);
         watch.link(stage); // first, so a timer firing at once finds the source to cancel
         if (watch.isDone()) {
-            return watch; // the stage had already completed: no timer needed
+            return watch; // the stage had already completed (or could not start): no timer needed
         }
         Scheduler.Task task;
         try {
@@ -209,12 +204,17 @@ public final class Timeout implements Policy {
      * hold up other timers.
      */
     private TimeoutExceededException timedOut(long effectiveNanos, boolean inherited, long firedAtNanos) {
+        TimeoutExceededException timedOut = new TimeoutExceededException(name, Duration.ofNanos(effectiveNanos), inherited);
+        recordTimeout(timedOut.limit(), firedAtNanos);
+        return timedOut;
+    }
+
+    /** Counts a timeout and publishes its event. */
+    private void recordTimeout(Duration applied, long firedAtNanos) {
         timeouts.increment();
-        Duration applied = Duration.ofNanos(effectiveNanos);
         if (events.isEnabled()) {
             events.publish(new PolicyEvent.TimedOut(name, kind(), firedAtNanos, applied));
         }
-        return new TimeoutExceededException(name, applied, inherited);
     }
 
     @Override
@@ -386,10 +386,7 @@ public final class Timeout implements Policy {
         private void expire(long firedAt) {
             TimeoutExceededException timedOut = new TimeoutExceededException(timeout.name, Duration.ofNanos(effectiveNanos), inherited);
             if (completeExceptionally(timedOut)) {
-                timeout.timeouts.increment();
-                if (timeout.events.isEnabled()) {
-                    timeout.events.publish(new PolicyEvent.TimedOut(timeout.name, timeout.kind(), firedAt, timedOut.limit()));
-                }
+                timeout.recordTimeout(timedOut.limit(), firedAt);
                 if (timeout.cancelOnTimeout) {
                     cancelSource(true);
                 }

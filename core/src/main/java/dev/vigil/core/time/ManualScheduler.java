@@ -25,8 +25,11 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class ManualScheduler implements Scheduler {
     private final ManualTicker ticker;
+    // Locks are fine here: this is a test tool, never on a production path, and virtual time has to
+    // be a total order that a lock gives simply. `lock` guards the queue and the sequence counter
+    // (tasks run outside it, so they may schedule more).
     private final ReentrantLock lock = new ReentrantLock();
-    /** Serialises advances (reentrant: a task may advance time itself). */
+    /** Serialises advances, so tasks run in deadline order; reentrant, because a task may advance time itself. */
     private final ReentrantLock advancing = new ReentrantLock();
     private final PriorityQueue<Entry> queue = new PriorityQueue<>();
     private long sequence;

@@ -259,7 +259,7 @@ final class WheelScheduler implements Scheduler {
             long untilWake = origin + wakeTick * TICK_NANOS - now;
             planned = now + Math.min(Math.max(untilWake, 0L), MAX_PARK_NANOS);
             if (planned == IDLE || planned == AWAKE) {
-                planned++; // a real reading that collides with a sentinel (astronomically unlikely)
+                planned = planned == IDLE ? IDLE - 1 : AWAKE + 1; // a reading equal to a sentinel: move it off by 1 ns
             }
         }
         // Dekker pair with push(): publish the plan, then look for nodes pushed meanwhile.
