@@ -16,8 +16,10 @@ import java.util.function.Supplier;
  *
  * <p>Guarantees every subclass gets: this future always completes once the source does, even if the
  * subclass's handler throws (a classifier or fallback bug completes it exceptionally rather than
- * leaving it pending forever); {@link #onCancelled} runs at most once; the source is dropped once it
- * completed, so a completed future does not keep the call's graph alive.
+ * leaving it pending forever); {@link #onCancelled} runs at most once; the source is dropped once this
+ * future completed, so a completed future does not keep the call's graph alive. A subclass may link a
+ * new source from its handler or later (a retry's next attempt); the latest linked source is the one
+ * cancellation reaches.
  *
  * <p>Thread-safe: {@code source} is a volatile field written before the future is handed out (by
  * {@link #link}) and cleared after the source completes; {@link #cancel} reads it on any thread.
@@ -41,7 +43,9 @@ abstract class LinkedFuture<T> extends CompletableFuture<T> implements BiConsume
         } catch (Throwable handlerFailure) {
             completeExceptionally(handlerFailure);
         } finally {
-            source = null; // done: nothing left to cancel
+            if (isDone()) {
+                source = null; // done: nothing left to cancel
+            } // else the handler linked a next source (a retry) or will: keep it cancellable
         }
     }
 

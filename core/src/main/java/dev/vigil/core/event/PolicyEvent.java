@@ -12,7 +12,8 @@ import java.time.Duration;
  * reading when it happened ({@link #nanoTime()}, comparable only with readings of the same ticker).
  */
 public sealed interface PolicyEvent
-        permits PolicyEvent.StateChanged, PolicyEvent.Rejected, PolicyEvent.TimedOut, PolicyEvent.FallbackUsed {
+        permits PolicyEvent.StateChanged, PolicyEvent.Rejected, PolicyEvent.TimedOut, PolicyEvent.FallbackUsed,
+                PolicyEvent.RetryScheduled, PolicyEvent.RetriesExhausted, PolicyEvent.HedgeStarted {
 
     /** @return the name of the policy that published the event */
     String policyName();
@@ -94,6 +95,63 @@ public sealed interface PolicyEvent
             implements PolicyEvent {
         /** @throws IllegalArgumentException if a name component is null */
         public FallbackUsed {
+            Checks.notNull(policyName, "policyName");
+            Checks.notNull(policyKind, "policyKind");
+        }
+    }
+
+    /**
+     * A retry will start after a delay, because the previous attempt failed.
+     *
+     * @param policyName   the policy's name
+     * @param policyKind   the policy's kind
+     * @param nanoTime     the ticker reading when the retry was scheduled
+     * @param attempt      the number of the attempt that will start (2 for the first retry)
+     * @param delay        the wait before it (the back-off's delay, or a longer retry-after hint)
+     * @param failure      the exception of the failed attempt, or null if a result was classified as a failure
+     * @param failedResult the result classified as a failure, or null if the attempt threw
+     */
+    record RetryScheduled(String policyName, String policyKind, long nanoTime, int attempt, Duration delay,
+                          Throwable failure, Object failedResult) implements PolicyEvent {
+        /** @throws IllegalArgumentException if a name component or the delay is null */
+        public RetryScheduled {
+            Checks.notNull(policyName, "policyName");
+            Checks.notNull(policyKind, "policyKind");
+            Checks.notNull(delay, "delay");
+        }
+    }
+
+    /**
+     * A call failed and will not be retried although its failure was retryable: attempts or time ran
+     * out, the retry budget refused, or the other side asked for a longer wait than the time left.
+     *
+     * @param policyName the policy's name
+     * @param policyKind the policy's kind
+     * @param nanoTime   the ticker reading when the retry policy gave up
+     * @param attempts   the attempts made
+     * @param reason     why, for people (e.g. "3 of 3 attempts made")
+     */
+    record RetriesExhausted(String policyName, String policyKind, long nanoTime, int attempts, String reason)
+            implements PolicyEvent {
+        /** @throws IllegalArgumentException if a text component is null */
+        public RetriesExhausted {
+            Checks.notNull(policyName, "policyName");
+            Checks.notNull(policyKind, "policyKind");
+            Checks.notNull(reason, "reason");
+        }
+    }
+
+    /**
+     * A hedge started one more attempt beside those still running.
+     *
+     * @param policyName the policy's name
+     * @param policyKind the policy's kind
+     * @param nanoTime   the ticker reading when it started
+     * @param attempt    the number of the attempt started (2 for the first hedge)
+     */
+    record HedgeStarted(String policyName, String policyKind, long nanoTime, int attempt) implements PolicyEvent {
+        /** @throws IllegalArgumentException if a name component is null */
+        public HedgeStarted {
             Checks.notNull(policyName, "policyName");
             Checks.notNull(policyKind, "policyKind");
         }

@@ -63,6 +63,31 @@ public final class Checks {
         return value;
     }
 
+    /** Returns {@code value}; throws unless {@code min <= value <= max} (NaN is out of range). */
+    public static double inRange(double value, double min, double max, String parameter) {
+        if (!(value >= min && value <= max)) {
+            throw new IllegalArgumentException(parameter + " must be in [" + min + ", " + max + "], was " + value);
+        }
+        return value;
+    }
+
+    /** Returns {@code value}; throws unless {@code min < value < max} (NaN is out of range). */
+    public static double inOpenRange(double value, double min, double max, String parameter) {
+        if (!(value > min && value < max)) {
+            throw new IllegalArgumentException(parameter + " must be in (" + min + ", " + max + "), was " + value);
+        }
+        return value;
+    }
+
+    /** Returns {@code value}; throws unless {@code min <= value <= max}. */
+    public static Duration inRange(Duration value, Duration min, Duration max, String parameter) {
+        notNull(value, parameter);
+        if (value.compareTo(min) < 0 || value.compareTo(max) > 0) {
+            throw new IllegalArgumentException(parameter + " must be in [" + min + ", " + max + "], was " + value);
+        }
+        return value;
+    }
+
     /** Returns {@code value}; throws unless {@code value >= 1}. */
     public static int atLeastOne(int value, String parameter) {
         if (value < 1) {

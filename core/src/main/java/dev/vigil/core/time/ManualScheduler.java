@@ -102,6 +102,24 @@ public final class ManualScheduler implements Scheduler {
         }
     }
 
+    /**
+     * Advances virtual time by {@code nanos} (running what falls due) instead of waiting, so a
+     * synchronous retry's back-off takes no real time. An interrupt pending on the calling thread is
+     * honoured as a real sleep would: it is cleared and {@link InterruptedException} thrown.
+     *
+     * @param nanos how long; zero or negative only checks for an interrupt
+     * @throws InterruptedException if the calling thread was interrupted
+     */
+    @Override
+    public void sleep(long nanos) throws InterruptedException {
+        if (Thread.interrupted()) {
+            throw new InterruptedException();
+        }
+        if (nanos > 0) {
+            advance(Duration.ofNanos(nanos));
+        }
+    }
+
     /** Runs follow-up work at once, on the calling thread (inside the advance that caused it). */
     @Override
     public Executor executor() {

@@ -67,6 +67,25 @@ public interface Scheduler {
     }
 
     /**
+     * Blocks the calling thread for {@code nanos} of this scheduler's time: what a synchronous retry
+     * does between attempts. The default sleeps for real ({@link java.util.concurrent.TimeUnit#sleep},
+     * which parks rather than pins a virtual thread); a {@link ManualScheduler} instead advances its
+     * virtual clock by {@code nanos}, running what falls due, so synchronous code under test never
+     * waits.
+     *
+     * @param nanos how long; zero or negative returns at once
+     * @throws InterruptedException if the thread is interrupted while waiting (the interrupt status is
+     *                              then cleared, as usual for methods that throw it)
+     */
+    default void sleep(long nanos) throws InterruptedException {
+        if (nanos > 0) {
+            java.util.concurrent.TimeUnit.NANOSECONDS.sleep(nanos);
+        } else if (Thread.interrupted()) {
+            throw new InterruptedException();
+        }
+    }
+
+    /**
      * Schedules {@code task} to run once after {@code delay}.
      *
      * @param task  the task

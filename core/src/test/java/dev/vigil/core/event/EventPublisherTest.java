@@ -53,7 +53,10 @@ class EventPublisherTest {
                 new PolicyEvent.StateChanged("b", "circuitbreaker", 1L, "CLOSED", "OPEN", "failure rate 60% >= 50%"),
                 new PolicyEvent.Rejected("b", "circuitbreaker", 2L, "open", -1L),
                 new PolicyEvent.TimedOut("t", "timeout", 3L, Duration.ofMillis(5)),
-                new PolicyEvent.FallbackUsed("f", "fallback", 4L, null, 503));
+                new PolicyEvent.FallbackUsed("f", "fallback", 4L, null, 503),
+                new PolicyEvent.RetryScheduled("r", "retry", 5L, 2, Duration.ofMillis(100), new java.io.IOException(), null),
+                new PolicyEvent.RetriesExhausted("r", "retry", 6L, 3, "3 of 3 attempts made"),
+                new PolicyEvent.HedgeStarted("h", "hedge", 7L, 2));
         List<String> described = new ArrayList<>();
         for (PolicyEvent event : events) {
             if (event instanceof PolicyEvent.StateChanged changed) {
@@ -64,10 +67,17 @@ class EventPublisherTest {
                 described.add("timeout:" + timedOut.limit().toMillis());
             } else if (event instanceof PolicyEvent.FallbackUsed used) {
                 described.add("fallback:" + used.failedResult());
+            } else if (event instanceof PolicyEvent.RetryScheduled scheduled) {
+                described.add("retry#" + scheduled.attempt() + " in " + scheduled.delay().toMillis());
+            } else if (event instanceof PolicyEvent.RetriesExhausted exhausted) {
+                described.add("exhausted:" + exhausted.attempts());
+            } else if (event instanceof PolicyEvent.HedgeStarted hedge) {
+                described.add("hedge#" + hedge.attempt());
             }
         }
-        assertEquals(4, PolicyEvent.class.getPermittedSubclasses().length, "update this test when the family grows");
-        assertEquals(List.of("CLOSED->OPEN", "rejected:open", "timeout:5", "fallback:503"), described);
+        assertEquals(7, PolicyEvent.class.getPermittedSubclasses().length, "update this test when the family grows");
+        assertEquals(List.of("CLOSED->OPEN", "rejected:open", "timeout:5", "fallback:503",
+                "retry#2 in 100", "exhausted:3", "hedge#2"), described);
     }
 
     @Test

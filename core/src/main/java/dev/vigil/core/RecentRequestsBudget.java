@@ -1,0 +1,163 @@
+package dev.vigil.core;
+
+import dev.vigil.core.time.Ticker;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Finagle-style retry budget over recent requests ({@link RetryBudget#percentOfRequests()}).
+ *
+ * <p>Algorithm: time is cut into slices of {@code ttl / 10}; the window is the current slice and the
+ * nine before it. Each slice has two cells in one {@link AtomicLongArray}, deposits (calls) and
+ * withdrawals (retries), each a {@code long} packing the slice's index (low 32 bits, high half of the
+ * word) and the count (low half). A cell whose index is not the slice it should hold in the window is
+ * stale and counts zero; the first writer of a new slice CASes the stale cell to {@code (index, 1)},
+ * others increment by CAS (not by add: the count must not carry into the index, and a reset racing
+ * with an increment must not be lost). A writer whose own slice is older than the cell's (a thread
+ * stalled for a whole ttl) drops its update rather than reset a newer slice; an empty cell (count
+ * zero, as all are at start) is always free to take.
+ *
+ * <p>A retry is allowed when {@code reserve + percentCanRetry * deposits - withdrawals >= 1} over the
+ * window, with {@code reserve = minRetriesPerSecond * ttl}. Withdrawals at the same slice race on the
+ * same cell, and the CAS that records one fails if another was recorded after the balance was read, so
+ * concurrent retries never overdraw the budget within a slice. Deposits may race with a withdrawal; they
+ * only raise the balance, so reading them slightly late is conservative. Benign imprecision, named:
+ * two threads whose clock readings fall on either side of a slice boundary write different cells, so
+ * each may see the balance without the other's withdrawal (an overdraw of at most one retry per
+ * racing thread, only at a boundary); and the 32-bit slice index would alias after 2^32 slices (for a
+ * 10 s ttl, about 136 years).
+ *
+ * <p>Allocation-free; lock-free (a CAS fails only when another thread's CAS succeeded).
+ */
+final class RecentRequestsBudget implements RetryBudget {
+    private static final int SLICES = 10;
+    private static final long UNIT = 1000L;
+    private static final long COUNT_MASK = 0xFFFF_FFFFL;
+
+    private final String name;
+    private final Ticker ticker;
+    private final long sliceNanos;
+    /** Allowed retries per call, in thousandths. */
+    private final long permille;
+    /** Retries always allowed in a window, in thousandths. */
+    private final long reserve;
+    private final double percentCanRetry;
+    private final Duration ttl;
+    private final int minRetriesPerSecond;
+    /** Cell {@code 2 * slot} counts deposits, {@code 2 * slot + 1} withdrawals. */
+    private final AtomicLongArray cells = new AtomicLongArray(2 * SLICES);
+    private final LongAdder denied = new LongAdder();
+
+    RecentRequestsBudget(String name, double percentCanRetry, Duration ttl, int minRetriesPerSecond, Ticker ticker) {
+        this.name = name;
+        this.ticker = ticker;
+        long ttlNanos = ttl.toNanos();
+        this.sliceNanos = ttlNanos / SLICES;
+        this.permille = Math.round(percentCanRetry * UNIT);
+        this.reserve = Math.round(minRetriesPerSecond * (ttlNanos / 1e9)) * UNIT;
+        this.percentCanRetry = percentCanRetry;
+        this.ttl = ttl;
+        this.minRetriesPerSecond = minRetriesPerSecond;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public void onCall() {
+        long slice = Math.floorDiv(ticker.read(), sliceNanos);
+        int cell = 2 * (int) Math.floorMod(slice, (long) SLICES);
+        for (long value = cells.get(cell); ; value = cells.get(cell)) {
+            long next = incremented(value, slice);
+            if (next == value || cells.compareAndSet(cell, value, next)) {
+                return;
+            }
+        }
+    }
+
+    @Override
+    public void onSuccess() {
+        // Only calls earn retries here.
+    }
+
+    @Override
+    public void onFailure() {
+        // Only retries spend.
+    }
+
+    @Override
+    public boolean tryAcquireRetry() {
+        long slice = Math.floorDiv(ticker.read(), sliceNanos);
+        int cell = 2 * (int) Math.floorMod(slice, (long) SLICES) + 1;
+        for (;;) {
+            // Read our withdrawal cell first: the CAS below fails if any withdrawal was recorded in it
+            // since, so the balance we check covers every withdrawal at this slice.
+            long value = cells.get(cell);
+            if (balance(slice) < UNIT) {
+                denied.increment();
+                return false;
+            }
+            long next = incremented(value, slice);
+            if (next == value) {
+                denied.increment(); // the slice's count is saturated, or the slice already expired: refuse
+                return false;
+            }
+            if (cells.compareAndSet(cell, value, next)) {
+                return true;
+            }
+        }
+    }
+
+    @Override
+    public long available() {
+        long balance = balance(Math.floorDiv(ticker.read(), sliceNanos));
+        return balance <= 0 ? 0 : balance / UNIT;
+    }
+
+    @Override
+    public long deniedCount() {
+        return denied.sum();
+    }
+
+    /** The balance over the window ending at {@code slice}, in thousandths of a retry. */
+    private long balance(long slice) {
+        long deposits = 0;
+        long withdrawals = 0;
+        for (long s = slice - SLICES + 1; s <= slice; s++) {
+            int cell = 2 * (int) Math.floorMod(s, (long) SLICES);
+            deposits += countIn(cells.get(cell), s);
+            withdrawals += countIn(cells.get(cell + 1), s);
+        }
+        return reserve + deposits * permille - withdrawals * UNIT;
+    }
+
+    /** The count of a cell if it holds {@code slice}, else zero (stale). */
+    private static long countIn(long value, long slice) {
+        return (int) (value >>> 32) == (int) slice ? value & COUNT_MASK : 0L;
+    }
+
+    /**
+     * The cell's value after counting one more at {@code slice}, or {@code value} itself when nothing
+     * may change: the count is saturated, or the cell already holds a newer slice.
+     */
+    private static long incremented(long value, long slice) {
+        int held = (int) (value >>> 32);
+        int wanted = (int) slice;
+        if (held == wanted) {
+            return (value & COUNT_MASK) == COUNT_MASK ? value : value + 1;
+        }
+        if ((value & COUNT_MASK) != 0 && wanted - held < 0) {
+            return value; // the cell moved on to a newer slice (wrap-safe comparison): drop the stale update
+        }
+        return ((long) wanted << 32) | 1L;
+    }
+
+    @Override
+    public String toString() {
+        return "RetryBudget[" + name + ", " + percentCanRetry * 100 + "% of requests over " + ttl
+                + " + " + minRetriesPerSecond + "/s, available=" + available() + "]";
+    }
+}
