@@ -1,7 +1,8 @@
 /**
  * Vigil core: the decorator API ({@link dev.vigil.core.Policy}, {@link dev.vigil.core.Pipeline},
  * the admission protocol), outcome classification, {@link dev.vigil.core.Timeout},
- * {@link dev.vigil.core.Fallback}, deadlines, time and virtual time, events, health and the
+ * {@link dev.vigil.core.Fallback}, {@link dev.vigil.core.Retry} with back-off and retry budgets,
+ * {@link dev.vigil.core.Hedge}, deadlines, time and virtual time, events, health and the
  * optional Micrometer binder.
  *
  * <p>Micrometer is optional ({@code requires static}): only {@link dev.vigil.core.metrics.VigilMetrics}

@@ -72,6 +72,11 @@ public final class Retry implements Policy {
     private static final Duration MAX_DURATION = Duration.ofNanos(Long.MAX_VALUE >> 2);
     /** {@link #decide} verdicts; any value >= 0 is the wait before the next attempt. */
     private static final long COMPLETE = -1L;
+    /**
+     * Tells {@link #decide} to read the calling thread's current deadline, and only if it needs one (a
+     * synchronous call runs under it, so the success path need not look it up).
+     */
+    private static final Deadline THIS_THREADS_DEADLINE = new Deadline(Ticker.system(), 0L);
 
     private final String name;
     private final int maxAttempts;
@@ -171,7 +176,7 @@ public final class Retry implements Policy {
             } finally {
                 Attempt.exit(outer);
             }
-            long verdict = decide(attempt.number(), previousWait, result, failure, Deadline.currentOrNull());
+            long verdict = decide(attempt.number(), previousWait, result, failure, THIS_THREADS_DEADLINE);
             if (verdict == COMPLETE) {
                 if (failure != null) {
                     throw Invokers.<Exception>sneakyThrow(failure);
@@ -217,7 +222,9 @@ public final class Retry implements Policy {
      * caller as it is; a budget refusal has been attached to the failure) or the wait before the next
      * attempt.
      *
-     * @param failure the attempt's exception, unwrapped, or null
+     * @param failure  the attempt's exception, unwrapped, or null
+     * @param deadline what bounds the waits: a captured deadline, null for none, or
+     *                 {@link #THIS_THREADS_DEADLINE}
      */
     private long decide(int attempt, long previousWait, Object result, Throwable failure, Deadline deadline) {
         if (failure instanceof Error || failure instanceof InterruptedException || failure instanceof CancellationException) {
@@ -246,7 +253,8 @@ public final class Retry implements Policy {
         if (hint > wait) {
             wait = hint; // never sooner than the other side asked
         }
-        long remaining = deadline == null ? Long.MAX_VALUE : deadline.remainingNanos();
+        Deadline bound = deadline == THIS_THREADS_DEADLINE ? Deadline.currentOrNull() : deadline;
+        long remaining = bound == null ? Long.MAX_VALUE : bound.remainingNanos();
         if (wait >= remaining) {
             return giveUp(attempt, wait == hint ? GaveUp.HINT : GaveUp.DEADLINE, wait, remaining);
         }
@@ -392,6 +400,9 @@ public final class Retry implements Policy {
 
         @Override
         void onSourceCompleted(T value, Throwable failure) {
+            if (isDone()) {
+                return; // cancelled by the caller: the attempt's outcome no longer matters
+            }
             Throwable cause = failure == null ? null : unwrap(failure);
             long verdict = decide(attempt.number(), previousWait, value, cause, deadline);
             if (verdict == COMPLETE) {

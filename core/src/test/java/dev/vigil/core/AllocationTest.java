@@ -41,6 +41,32 @@ class AllocationTest {
         assertEquals(0L, allocated / CALLS, "bytes per call (total " + allocated + " over " + CALLS + " calls)");
     }
 
+    @Test
+    void theSuccessPathOfRetryAllocatesNothingPerCall() throws Exception {
+        com.sun.management.ThreadMXBean threads = threadBean();
+        RetryBudget budget = RetryBudget.tokenBucket().build();
+        Retry retry = Retry.builder().maxAttempts(3).budget(budget).build();
+        Pipeline pipeline = Pipeline.of(retry, new NoOpAdmission("inner"));
+        Callable<Integer> callable = () -> 42;
+        for (int i = 0; i < CALLS; i++) { // warm up: class loading, thread-local set-up
+            retry.call(callable);
+            pipeline.call(callable);
+        }
+        long thread = Thread.currentThread().getId();
+        long before = threads.getThreadAllocatedBytes(thread);
+        long calibration = threads.getThreadAllocatedBytes(thread) - before;
+        before = threads.getThreadAllocatedBytes(thread);
+        long sum = 0;
+        for (int i = 0; i < CALLS; i++) {
+            sum += retry.call(callable);
+            sum += pipeline.call(callable);
+        }
+        long allocated = threads.getThreadAllocatedBytes(thread) - before - calibration;
+        assertEquals(CALLS * 84L, sum);
+        assertEquals(0L, allocated / CALLS, "bytes per call (total " + allocated + " over " + CALLS + " calls)");
+        assertEquals(2L * CALLS * 2, retry.successCount());
+    }
+
     private static com.sun.management.ThreadMXBean threadBean() {
         java.lang.management.ThreadMXBean bean = ManagementFactory.getThreadMXBean();
         assumeTrue(bean instanceof com.sun.management.ThreadMXBean, "needs HotSpot's allocation counter");

@@ -53,10 +53,11 @@ class ModuleExportsTest {
     void implementationClassesInExportedPackagesAreNotPublic() throws Exception {
         Path classes = classesRoot();
         Set<String> expectedPublic = Set.of(
-                "AdmissionPolicy", "BulkheadFullException", "CallNotPermittedException", "CheckedFunction", "Classifier",
-                "Classifier$Builder", "Deadline", "Failure", "Fallback", "Fallback$Builder", "LoadShedException",
+                "AdmissionPolicy", "Attempt", "Backoff", "BulkheadFullException", "CallNotPermittedException", "CheckedFunction", "Classifier",
+                "Classifier$Builder", "Deadline", "Failure", "Fallback", "Fallback$Builder", "Hedge", "Hedge$Builder", "Jitter", "LoadShedException",
                 "Outcome", "Permits", "Pipeline", "Pipeline$Builder", "Policy", "RateLimitedException", "RejectedException",
-                "RetryBudgetExhaustedException", "Timeout", "Timeout$Builder", "TimeoutExceededException", "VigilException");
+                "Retry", "Retry$Builder", "RetryAfterHint", "RetryBudget", "RetryBudget$PercentOfRequestsBuilder",
+                "RetryBudget$TokenBucketBuilder", "RetryBudgetExhaustedException", "Timeout", "Timeout$Builder", "TimeoutExceededException", "VigilException");
         Set<String> actualPublic = new TreeSet<>();
         try (Stream<Path> files = Files.list(classes.resolve("dev/vigil/core"))) {
             for (Path file : (Iterable<Path>) files::iterator) {

@@ -16,13 +16,15 @@ import java.util.concurrent.TimeUnit;
 /**
  * A deliberately unreliable HTTP service on 127.0.0.1 (an ephemeral port), for the demo:
  * {@code /fast} answers at once, {@code /slow} holds the request (until the service stops, or at most
- * {@code maxHold}), {@code /broken} answers 503. Thread-safe; {@link #stop()} releases held requests.
+ * {@code maxHold}), {@code /broken} answers 503, {@code /flaky} answers 503 to every other request
+ * (the first, the third, ...) and 200 to the others. Thread-safe; {@link #stop()} releases held requests.
  */
 public final class FlakyService implements AutoCloseable {
     private final HttpServer server;
     private final ExecutorService executor;
     private final CountDownLatch stopping = new CountDownLatch(1);
     private final long maxHoldMillis;
+    private final java.util.concurrent.atomic.AtomicInteger flakyRequests = new java.util.concurrent.atomic.AtomicInteger();
 
     private FlakyService(long maxHoldMillis) throws IOException {
         this.maxHoldMillis = maxHoldMillis;
@@ -43,6 +45,10 @@ public final class FlakyService implements AutoCloseable {
             respond(exchange, 200, "hello from /slow, eventually");
         });
         server.createContext("/broken", exchange -> respond(exchange, 503, "overloaded"));
+        server.createContext("/flaky", exchange -> {
+            boolean fails = flakyRequests.incrementAndGet() % 2 == 1; // the 1st, 3rd, ... request fails
+            respond(exchange, fails ? 503 : 200, fails ? "try again" : "hello from /flaky");
+        });
         server.start();
     }
 
