@@ -224,6 +224,21 @@ public final class Hedge implements Policy {
             return (int) COUNTS.getAndAdd(this, delta) + delta;
         }
 
+        /**
+         * Counts a reserved slot as finished and sets CLOSED, by CAS rather than by adding: two refusals
+         * may race, and adding the flag twice would carry into the next bit.
+         */
+        private int finishReservedAndClose() {
+            for (int seen = counts(); ; ) {
+                int next = (seen + ONE_FINISHED) | CLOSED;
+                int witness = (int) COUNTS.compareAndExchange(this, seen, next);
+                if (witness == seen) {
+                    return next;
+                }
+                seen = witness;
+            }
+        }
+
         private boolean canStartMore(int packed) {
             return (packed & CLOSED) == 0 && (packed & COUNT_MASK) <= maxHedges;
         }
@@ -248,7 +263,7 @@ public final class Hedge implements Policy {
             }
             if (hedge && budget != null && !budget.tryAcquireRetry()) {
                 deniedByBudget = true;
-                int now = addCounts(ONE_FINISHED | CLOSED); // the reserved slot never runs; no more hedges
+                int now = finishReservedAndClose(); // the reserved slot never runs; no more hedges
                 if (allFinished(now)) {
                     failAll();
                 }
