@@ -25,8 +25,13 @@ import java.util.concurrent.atomic.LongAdder;
  * only raise the balance, so reading them slightly late is conservative. Benign imprecision, named:
  * two threads whose clock readings fall on either side of a slice boundary write different cells, so
  * each may see the balance without the other's withdrawal (an overdraw of at most one retry per
- * racing thread, only at a boundary); and the 32-bit slice index would alias after 2^32 slices (for a
- * 10 s ttl, about 136 years).
+ * racing thread, only at a boundary); a reader preempted in the middle of its scan may count later
+ * withdrawals without the deposits that paid for them, and refuse (the safe direction); and the 32-bit
+ * slice index would alias after 2^32 slices (for a 10 s ttl, about 136 years).
+ *
+ * <p>Cost: every {@link #onCall} and {@link #tryAcquireRetry} reads the clock, and all threads update
+ * the current slice's cells, so this budget is slower under contention than the token bucket, whose
+ * healthy path is a single read.
  *
  * <p>Allocation-free; lock-free (a CAS fails only when another thread's CAS succeeded).
  */

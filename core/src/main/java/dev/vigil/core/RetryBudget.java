@@ -27,7 +27,9 @@ import java.time.Duration;
  * hedge, which starts only if it returns true. An application may implement its own budget (say, one
  * shared through Redis) by implementing these methods.
  *
- * <p>Implementations are thread-safe and, for the built-in kinds, lock-free and allocation-free.
+ * <p>Implementations are thread-safe and, for the built-in kinds, lock-free and allocation-free. The
+ * token bucket is the cheaper one: while it is full a success only reads one word; the budget over
+ * recent requests reads the clock and updates a shared counter on every call.
  */
 public interface RetryBudget {
 

@@ -4,8 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vigil.core.Backoff;
 import dev.vigil.core.Fallback;
+import dev.vigil.core.Hedge;
 import dev.vigil.core.Pipeline;
+import dev.vigil.core.Retry;
 import dev.vigil.core.Timeout;
 import dev.vigil.core.time.ManualScheduler;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -68,6 +71,26 @@ class VigilMetricsTest {
         assertThrows(IllegalArgumentException.class, () -> VigilMetrics.of());
         assertThrows(IllegalArgumentException.class, () -> VigilMetrics.bind(null, Timeout.of(Duration.ofSeconds(1))));
         assertThrows(IllegalArgumentException.class, () -> VigilMetrics.of(Timeout.of(Duration.ofSeconds(1)), null));
+    }
+
+    @Test
+    void retriesAndHedgesBindTheirCountersAndTheHedgeDelayGauge() throws Exception {
+        ManualScheduler scheduler = new ManualScheduler();
+        Retry retry = Retry.builder().name("orders").scheduler(scheduler).backoff(Backoff.none()).build();
+        Hedge hedge = Hedge.builder().name("orders-hedge").idempotent(true).delay(Duration.ofMillis(20)).scheduler(scheduler).build();
+        List<Meter> meters = VigilMetrics.bind(registry, retry, hedge);
+        assertEquals(5 + 4, meters.size());
+        int[] calls = {0};
+        retry.call(() -> {
+            if (++calls[0] == 1) {
+                throw new IOException("once");
+            }
+            return "ok";
+        });
+        assertEquals(1.0, count("orders", "retry", "success_after_retry"));
+        assertEquals(0.0, count("orders", "retry", "exhausted"));
+        assertEquals(1.0, registry.find("vigil.retries").tags("name", "orders").functionCounter().count());
+        assertEquals(0.02, registry.find("vigil.hedge.delay").tags("name", "orders-hedge").gauge().value(), 1e-9);
     }
 
     private double count(String name, String kind, String outcome) {
