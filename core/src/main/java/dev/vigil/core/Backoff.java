@@ -205,7 +205,7 @@ public final class Backoff {
             case DECORRELATED:
                 return initialNanos;
             case PROPORTIONAL:
-                return base - (long) (base * jitter.factor);
+                return Math.max(0L, base - (long) (base * jitter.factor)); // base * 1.0 may round up above 2^53
             default:
                 return base;
         }

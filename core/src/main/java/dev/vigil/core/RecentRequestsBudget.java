@@ -15,8 +15,8 @@ import java.util.concurrent.atomic.LongAdder;
  * stale and counts zero; the first writer of a new slice CASes the stale cell to {@code (index, 1)},
  * others increment by CAS (not by add: the count must not carry into the index, and a reset racing
  * with an increment must not be lost). A writer whose own slice is older than the cell's (a thread
- * stalled for a whole ttl) drops its update rather than reset a newer slice; an empty cell (count
- * zero, as all are at start) is always free to take.
+ * stalled for a whole ttl, by up to 2^16 slices) drops its update rather than reset a newer slice; an
+ * empty cell (count zero, as all are at start) is always free to take.
  *
  * <p>A retry is allowed when {@code reserve + percentCanRetry * deposits - withdrawals >= 1} over the
  * window, with {@code reserve = minRetriesPerSecond * ttl}. Withdrawals at the same slice race on the
@@ -26,8 +26,8 @@ import java.util.concurrent.atomic.LongAdder;
  * two threads whose clock readings fall on either side of a slice boundary write different cells, so
  * each may see the balance without the other's withdrawal (an overdraw of at most one retry per
  * racing thread, only at a boundary); a reader preempted in the middle of its scan may count later
- * withdrawals without the deposits that paid for them, and refuse (the safe direction); and the 32-bit
- * slice index would alias after 2^32 slices (for a 10 s ttl, about 136 years).
+ * withdrawals of a later slice, and refuse (the safe direction); and the 32-bit slice index aliases
+ * for a cell left idle for nearly 2^32 slices (for a 1 s ttl, about 13 years).
  *
  * <p>Cost: every {@link #onCall} and {@link #tryAcquireRetry} reads the clock, and all threads update
  * the current slice's cells, so this budget is slower under contention than the token bucket, whose
@@ -39,6 +39,11 @@ final class RecentRequestsBudget implements RetryBudget {
     private static final int SLICES = 10;
     private static final long UNIT = 1000L;
     private static final long COUNT_MASK = 0xFFFF_FFFFL;
+    /**
+     * How many slices a cell may be ahead of a writer for the writer to count as stalled (and drop its
+     * update) rather than the cell as stale from long ago (and reset).
+     */
+    private static final int STALL_LIMIT = 1 << 16;
 
     private final String name;
     private final Ticker ticker;
@@ -127,14 +132,21 @@ final class RecentRequestsBudget implements RetryBudget {
         return denied.sum();
     }
 
-    /** The balance over the window ending at {@code slice}, in thousandths of a retry. */
+    /**
+     * The balance over the window ending at {@code slice}, in thousandths of a retry. Withdrawals are
+     * read before deposits: a withdrawal that lands after our read of withdrawals is in our own cell
+     * (which the caller's CAS re-checks) or beyond a slice boundary, and deposits read later only make
+     * the balance larger by calls that really happened; reading the other way round could count a
+     * retry without the call that paid for it and refuse for nothing.
+     */
     private long balance(long slice) {
-        long deposits = 0;
         long withdrawals = 0;
         for (long s = slice - SLICES + 1; s <= slice; s++) {
-            int cell = 2 * (int) Math.floorMod(s, (long) SLICES);
-            deposits += countIn(cells.get(cell), s);
-            withdrawals += countIn(cells.get(cell + 1), s);
+            withdrawals += countIn(cells.get(2 * (int) Math.floorMod(s, (long) SLICES) + 1), s);
+        }
+        long deposits = 0;
+        for (long s = slice - SLICES + 1; s <= slice; s++) {
+            deposits += countIn(cells.get(2 * (int) Math.floorMod(s, (long) SLICES)), s);
         }
         return reserve + deposits * permille - withdrawals * UNIT;
     }
@@ -154,15 +166,16 @@ final class RecentRequestsBudget implements RetryBudget {
         if (held == wanted) {
             return (value & COUNT_MASK) == COUNT_MASK ? value : value + 1;
         }
-        if ((value & COUNT_MASK) != 0 && wanted - held < 0) {
-            return value; // the cell moved on to a newer slice (wrap-safe comparison): drop the stale update
+        int ahead = held - wanted; // wrap-safe distance; only a nearby newer slice means a stalled writer
+        if ((value & COUNT_MASK) != 0 && ahead > 0 && ahead <= STALL_LIMIT) {
+            return value; // the cell moved on to a newer slice: drop the stale update
         }
         return ((long) wanted << 32) | 1L;
     }
 
     @Override
     public String toString() {
-        return "RetryBudget[" + name + ", " + percentCanRetry * 100 + "% of requests over " + ttl
+        return "RetryBudget[" + name + ", " + permille / 10.0 + "% of requests over " + ttl
                 + " + " + minRetriesPerSecond + "/s, available=" + available() + "]";
     }
 }
