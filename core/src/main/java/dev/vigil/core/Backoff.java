@@ -175,8 +175,9 @@ public final class Backoff {
      * Returns the delay before a retry, drawn according to the jitter. Allocation-free.
      *
      * @param retry               the retry's number, 1 for the first retry
-     * @param previousDelayNanos  the delay this back-off returned for the previous retry (only
-     *                            decorrelated jitter uses it; ignored for the first retry)
+     * @param previousDelayNanos  the previous retry's wait (only decorrelated jitter uses it; ignored for
+     *                            the first retry); {@link Retry} passes the wait it actually made, which
+     *                            is longer than this back-off's delay when a retry-after hint applied
      * @return the delay in nanoseconds, within [{@link #minDelayNanos}, {@link #maxDelayNanos}]
      * @throws IllegalArgumentException if {@code retry < 1}
      */

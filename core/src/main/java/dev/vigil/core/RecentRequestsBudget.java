@@ -65,7 +65,8 @@ final class RecentRequestsBudget implements RetryBudget {
         long ttlNanos = ttl.toNanos();
         this.sliceNanos = ttlNanos / SLICES;
         this.permille = Math.round(percentCanRetry * UNIT);
-        this.reserve = Math.round(minRetriesPerSecond * (ttlNanos / 1e9)) * UNIT;
+        // Exact in thousandths (no rounding up to whole retries): at most 1e6 * 3.6e12 / 1e6, no overflow.
+        this.reserve = minRetriesPerSecond * ttlNanos / 1_000_000L;
         this.percentCanRetry = percentCanRetry;
         this.ttl = ttl;
         this.minRetriesPerSecond = minRetriesPerSecond;
