@@ -10,7 +10,8 @@ import java.util.Optional;
  * <pre>{@code
  * retry.call(() -> {
  *     Attempt attempt = Attempt.current().orElseThrow();
- *     return client.send(request(attempt.number()));
+ *     HttpRequest request = HttpRequest.newBuilder(uri).header("X-Retry-Attempt", String.valueOf(attempt.number())).build();
+ *     return client.send(request, BodyHandlers.ofString());
  * });
  * }</pre>
  *
@@ -26,12 +27,25 @@ public final class Attempt {
     private final int number;
     private final boolean hedge;
     private final Failure previous;
+    /** The retry budget of the policy that started this attempt, or null; see {@link #sharesBudget}. */
+    private final RetryBudget budget;
 
-    Attempt(String policyName, int number, boolean hedge, Failure previous) {
+    Attempt(String policyName, int number, boolean hedge, Failure previous, RetryBudget budget) {
         this.policyName = policyName;
         this.number = number;
         this.hedge = hedge;
         this.previous = previous;
+        this.budget = budget;
+    }
+
+    /**
+     * True if the call running on this thread is an attempt of a policy that uses {@code budget}: a
+     * policy nested inside it with the same budget then only draws from the budget (retries, hedges)
+     * and leaves counting the call and its outcome to the outer one, so a call is not counted twice.
+     */
+    static boolean sharesBudget(RetryBudget budget) {
+        Attempt current = CURRENT.get();
+        return current != null && current.budget == budget;
     }
 
     /**

@@ -41,8 +41,10 @@ import java.util.function.Supplier;
  *
  * <p><b>When hedges start.</b> After the delay, which is fixed or adaptive: the given percentile of the
  * latencies of the last 256 acceptable attempts (the initial delay until 32 have been seen). An attempt
- * that fails (as the classifier judges it) starts the next hedge at once instead of waiting. Each hedge
- * draws from the {@link RetryBudget}, if one is set; once it refuses, no more hedges start for that call.
+ * that fails (as the classifier judges it) starts the next hedge at once instead of waiting, so against
+ * a dependency that fails fast a hedge behaves like an immediate retry: give it a budget. Each hedge
+ * draws from the {@link RetryBudget} ({@link RetryBudget#tryAcquireHedge()}), if one is set; once it
+ * refuses, no more hedges start for that call.
  *
  * <p><b>Which outcome wins.</b> The first attempt whose outcome the classifier does not call a
  * {@link Outcome#FAILURE} (default: any result; an exception is a failure): its result, or its exception
@@ -136,10 +138,13 @@ public final class Hedge implements Policy {
     public <T> CompletionStage<T> callAsync(Supplier<? extends CompletionStage<T>> call) {
         Checks.notNull(call, "call");
         calls.increment();
-        if (budget != null) {
-            budget.onCall();
+        // Nested in a policy with the same budget (a retry around this hedge), only draw: the outer one
+        // counts the call and its outcome.
+        RetryBudget reporting = budget == null || Attempt.sharesBudget(budget) ? null : budget;
+        if (reporting != null) {
+            reporting.onCall();
         }
-        HedgedCall<T> hedged = new HedgedCall<>(call, Deadline.currentOrNull());
+        HedgedCall<T> hedged = new HedgedCall<>(call, Deadline.currentOrNull(), reporting);
         hedged.startAttempt(false);
         hedged.scheduleNextHedge();
         return hedged;
@@ -151,6 +156,11 @@ public final class Hedge implements Policy {
         sink.counter(MetricsSink.CALLS, "Calls a hedge (not the first attempt) won", "hedge_won", hedgeWins::sum);
         sink.counter("vigil.hedges", "Hedged attempts started", "hedge", hedges::sum);
         sink.gauge("vigil.hedge.delay", "The current hedge delay", "seconds", () -> delayNanos() / 1e9);
+        if (budget != null) {
+            RetryBudget shared = budget;
+            sink.gauge("vigil.retry.budget.available", "Retries the budget would allow now", "retries", () -> shared.available());
+            sink.counter("vigil.retry.budget.denied", "Retries and hedges the budget refused", "denied", shared::deniedCount);
+        }
     }
 
     /** @return calls made through this hedge */
@@ -199,6 +209,7 @@ public final class Hedge implements Policy {
 
         private final Supplier<? extends CompletionStage<T>> call;
         private final Deadline deadline;
+        private final RetryBudget reporting;
         private final AtomicReferenceArray<CompletionStage<T>> attempts = new AtomicReferenceArray<>(maxHedges + 1);
         /** Each attempt's start, written before the attempt starts, read when it completes (after whenComplete). */
         private final long[] startedAt = new long[maxHedges + 1];
@@ -210,9 +221,10 @@ public final class Hedge implements Policy {
         /** Written before the CLOSED flag is CAS-ed in. */
         private volatile boolean deniedByBudget;
 
-        HedgedCall(Supplier<? extends CompletionStage<T>> call, Deadline deadline) {
+        HedgedCall(Supplier<? extends CompletionStage<T>> call, Deadline deadline, RetryBudget reporting) {
             this.call = call;
             this.deadline = deadline;
+            this.reporting = reporting;
         }
 
         private int counts() {
@@ -261,7 +273,7 @@ public final class Hedge implements Policy {
                 }
                 seen = witness;
             }
-            if (hedge && budget != null && !budget.tryAcquireRetry()) {
+            if (hedge && budget != null && !budget.tryAcquireHedge()) {
                 deniedByBudget = true;
                 int now = finishReservedAndClose(); // the reserved slot never runs; no more hedges
                 if (allFinished(now)) {
@@ -278,7 +290,7 @@ public final class Hedge implements Policy {
                 }
             }
             CompletionStage<T> stage;
-            Attempt outerAttempt = Attempt.enter(new Attempt(name, index + 1, hedge, null));
+            Attempt outerAttempt = Attempt.enter(new Attempt(name, index + 1, hedge, null, budget));
             Deadline outerDeadline = Deadline.enter(deadline);
             try {
                 stage = LinkedFuture.start(call);
@@ -334,8 +346,8 @@ public final class Hedge implements Policy {
                 return;
             }
             if (outcome != Outcome.FAILURE) {
-                if (budget != null) {
-                    budget.onSuccess();
+                if (reporting != null) {
+                    reporting.onSuccess();
                 }
                 if (latencies != null && failure == null) {
                     latencies.record(ticker.read() - startedAt[index]);
@@ -349,8 +361,8 @@ public final class Hedge implements Policy {
                 }
                 return;
             }
-            if (budget != null && !cancelled) {
-                budget.onFailure();
+            if (reporting != null && !cancelled) {
+                reporting.onFailure();
             }
             lastFailure = new Failure(value, failure);
             int now = addCounts(ONE_FINISHED);
@@ -382,7 +394,7 @@ public final class Hedge implements Policy {
                 completed = complete(value);
             } else {
                 if (deniedByBudget) {
-                    LinkedFuture.unwrap(last.exception()).addSuppressed(budget.exhausted());
+                    Retry.attachRefusal(LinkedFuture.unwrap(last.exception()), budget);
                 }
                 completed = completeExceptionally(last.exception());
             }

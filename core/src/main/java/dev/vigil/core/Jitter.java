@@ -18,6 +18,10 @@ package dev.vigil.core;
  *       <td>{@code [b - f*b, min(max, b + f*b)]}</td></tr>
  * </table>
  *
+ * <p>Upper bounds are capped at the back-off's maximum: for a {@link Backoff#fixed fixed} back-off
+ * the maximum is the delay itself, so proportional jitter there only shortens delays ({@code [b - f*b,
+ * b]}); give a linear or exponential back-off a higher maximum for a symmetric spread.
+ *
  * <p>Decorrelated jitter grows by its own rule (up to three times the previous delay), so it uses only
  * the back-off's initial delay and maximum, not its fixed, linear or exponential shape. Bounds are
  * inclusive, in whole nanoseconds ({@code b/2} rounds down).

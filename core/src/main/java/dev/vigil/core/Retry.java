@@ -52,7 +52,8 @@ import java.util.function.Supplier;
  *
  * <p><b>Budget.</b> A retry starts only if the {@link RetryBudget} allows it; if not, the caller gets
  * the last failure with a {@link RetryBudgetExhaustedException} attached as suppressed (the real cause
- * stays the exception).
+ * stays the exception; attached once per exception instance), or the last result if a result was the
+ * failure (the {@link PolicyEvent.RetriesExhausted} event and {@link RetryBudget#deniedCount()} tell).
  *
  * <p><b>Inside the call</b>, {@link Attempt#current()} tells which attempt is running and what the
  * previous one did.
@@ -110,7 +111,7 @@ public final class Retry implements Policy {
         this.scheduler = builder.scheduler;
         this.ticker = builder.scheduler.ticker();
         this.events = EventPublisher.of(builder.listeners);
-        this.firstAttempt = new Attempt(name, 1, false, null);
+        this.firstAttempt = new Attempt(name, 1, false, null, budget);
     }
 
     /** @return a new builder with the defaults described on its methods */
@@ -148,22 +149,32 @@ public final class Retry implements Policy {
     @Override
     public <A, T> T execute(CheckedFunction<? super A, ? extends T> action, A argument) throws Exception {
         Checks.notNull(action, "action");
-        if (budget != null) {
-            budget.onCall();
-        }
+        RetryBudget reporting = reportingBudget();
         if (maxDurationNanos == 0L) {
-            return attempts(action, argument);
+            return attempts(action, argument, reporting);
         }
         Deadline previous = Deadline.enter(ownDeadline(ticker.read()));
         try {
-            return attempts(action, argument);
+            return attempts(action, argument, reporting);
         } finally {
             Deadline.exit(previous);
         }
     }
 
+    /**
+     * Returns the budget to count this call and its outcomes in, after counting the call: null without a
+     * budget, or when an enclosing policy with the same budget counts them (this retry then only draws).
+     */
+    private RetryBudget reportingBudget() {
+        if (budget == null || Attempt.sharesBudget(budget)) {
+            return null;
+        }
+        budget.onCall();
+        return budget;
+    }
+
     /** The attempts of a synchronous call; the current deadline, if any, bounds the waits. */
-    private <A, T> T attempts(CheckedFunction<? super A, ? extends T> action, A argument) throws Exception {
+    private <A, T> T attempts(CheckedFunction<? super A, ? extends T> action, A argument, RetryBudget reporting) throws Exception {
         Attempt attempt = firstAttempt;
         long previousWait = 0L;
         for (;;) {
@@ -177,7 +188,7 @@ public final class Retry implements Policy {
             } finally {
                 Attempt.exit(outer);
             }
-            long verdict = decide(attempt.number(), previousWait, result, failure, THIS_THREADS_DEADLINE);
+            long verdict = decide(attempt.number(), previousWait, result, failure, THIS_THREADS_DEADLINE, reporting);
             if (verdict == COMPLETE) {
                 if (failure != null) {
                     throw Invokers.<Exception>sneakyThrow(failure);
@@ -193,19 +204,17 @@ public final class Retry implements Policy {
                 throw interrupted;
             }
             previousWait = verdict;
-            attempt = new Attempt(name, attempt.number() + 1, false, new Failure(result, failure));
+            attempt = new Attempt(name, attempt.number() + 1, false, new Failure(result, failure), budget);
         }
     }
 
     @Override
     public <T> CompletionStage<T> callAsync(Supplier<? extends CompletionStage<T>> call) {
         Checks.notNull(call, "call");
-        if (budget != null) {
-            budget.onCall();
-        }
+        RetryBudget reporting = reportingBudget();
         // Later attempts start on other threads: capture the deadline that bounds them now.
         Deadline deadline = maxDurationNanos == 0L ? Deadline.currentOrNull() : ownDeadline(ticker.read());
-        AsyncRetry<T> future = new AsyncRetry<>(call, deadline);
+        AsyncRetry<T> future = new AsyncRetry<>(call, deadline, reporting);
         future.start(firstAttempt);
         return future;
     }
@@ -224,10 +233,12 @@ public final class Retry implements Policy {
      * attempt.
      *
      * @param failure  the attempt's exception, unwrapped, or null
-     * @param deadline what bounds the waits: a captured deadline, null for none, or
-     *                 {@link #THIS_THREADS_DEADLINE}
+     * @param deadline  what bounds the waits: a captured deadline, null for none, or
+     *                  {@link #THIS_THREADS_DEADLINE}
+     * @param reporting the budget to count outcomes in, or null (see {@link #reportingBudget})
      */
-    private long decide(int attempt, long previousWait, Object result, Throwable failure, Deadline deadline) {
+    private long decide(int attempt, long previousWait, Object result, Throwable failure, Deadline deadline,
+                        RetryBudget reporting) {
         if (failure instanceof Error || failure instanceof InterruptedException || failure instanceof CancellationException) {
             failures.increment();
             return COMPLETE;
@@ -235,22 +246,22 @@ public final class Retry implements Policy {
         if (!retryable(result, failure)) {
             if (failure == null) {
                 (attempt == 1 ? successes : successesAfterRetry).increment();
-                if (budget != null) {
-                    budget.onSuccess();
+                if (reporting != null) {
+                    reporting.onSuccess();
                 }
             } else {
                 failures.increment();
             }
             return COMPLETE;
         }
-        if (budget != null) {
-            budget.onFailure();
+        if (reporting != null) {
+            reporting.onFailure();
         }
         if (attempt >= maxAttempts) {
             return giveUp(attempt, GaveUp.ATTEMPTS, 0L, 0L);
         }
         long wait = backoff.delayNanos(attempt, previousWait);
-        long hint = retryAfter.retryAfterNanos(result, failure);
+        long hint = hintOf(result, failure);
         if (hint > wait) {
             wait = hint; // never sooner than the other side asked
         }
@@ -260,9 +271,7 @@ public final class Retry implements Policy {
             return giveUp(attempt, wait == hint ? GaveUp.HINT : GaveUp.DEADLINE, wait, remaining);
         }
         if (budget != null && !budget.tryAcquireRetry()) {
-            if (failure != null) {
-                failure.addSuppressed(budget.exhausted());
-            }
+            attachRefusal(failure, budget);
             return giveUp(attempt, GaveUp.BUDGET, 0L, 0L);
         }
         retries.increment();
@@ -271,6 +280,36 @@ public final class Retry implements Policy {
                     failure, failure == null ? result : null));
         }
         return wait;
+    }
+
+    /** The attempt's retry-after hint; a hint reader that throws propagates with the failure attached. */
+    private long hintOf(Object result, Throwable failure) {
+        try {
+            return retryAfter.retryAfterNanos(result, failure);
+        } catch (RuntimeException | Error readerFailure) {
+            if (failure != null && failure != readerFailure) {
+                readerFailure.addSuppressed(failure);
+            }
+            throw readerFailure;
+        }
+    }
+
+    /**
+     * Attaches the budget's refusal to the failure the caller will see, unless one from the same budget
+     * is already attached: an exception instance thrown again and again (a cached one) must not
+     * accumulate refusals without bound. Runs only on the refusal path.
+     */
+    static void attachRefusal(Throwable failure, RetryBudget budget) {
+        if (failure == null) {
+            return; // a result classified as a failure: the caller gets the result; events and deniedCount() tell
+        }
+        for (Throwable attached : failure.getSuppressed()) {
+            if (attached instanceof RetryBudgetExhaustedException
+                    && ((RetryBudgetExhaustedException) attached).policyName().equals(budget.name())) {
+                return;
+            }
+        }
+        failure.addSuppressed(budget.exhausted());
     }
 
     /** True if the outcome is a failure to retry; a classifier that throws propagates with the outcome attached. */
@@ -322,6 +361,11 @@ public final class Retry implements Policy {
         sink.counter(MetricsSink.CALLS, "Calls that failed in a way not to retry", "failure", failures::sum);
         sink.counter(MetricsSink.CALLS, "Calls that failed after retries ran out (attempts, time or budget)", "exhausted", exhausted::sum);
         sink.counter("vigil.retries", "Retries started", "retry", retries::sum);
+        if (budget != null) {
+            RetryBudget shared = budget;
+            sink.gauge("vigil.retry.budget.available", "Retries the budget would allow now", "retries", () -> shared.available());
+            sink.counter("vigil.retry.budget.denied", "Retries and hedges the budget refused", "denied", shared::deniedCount);
+        }
     }
 
     /** @return calls that succeeded at the first attempt */
@@ -366,15 +410,17 @@ public final class Retry implements Policy {
     private final class AsyncRetry<T> extends LinkedFuture<T> {
         private final Supplier<? extends CompletionStage<T>> call;
         private final Deadline deadline;
+        private final RetryBudget reporting;
         /** Written before the attempt is linked; read when it completes (whenComplete orders the two). */
         private Attempt attempt;
         private long previousWait;
         /** The pending timer between attempts; volatile, as {@link #onCancelled} reads it on any thread. */
         private volatile Scheduler.Task timer;
 
-        AsyncRetry(Supplier<? extends CompletionStage<T>> call, Deadline deadline) {
+        AsyncRetry(Supplier<? extends CompletionStage<T>> call, Deadline deadline, RetryBudget reporting) {
             this.call = call;
             this.deadline = deadline;
+            this.reporting = reporting;
         }
 
         void start(Attempt next) {
@@ -405,7 +451,7 @@ public final class Retry implements Policy {
                 return; // cancelled by the caller: the attempt's outcome no longer matters
             }
             Throwable cause = failure == null ? null : unwrap(failure);
-            long verdict = decide(attempt.number(), previousWait, value, cause, deadline);
+            long verdict = decide(attempt.number(), previousWait, value, cause, deadline, reporting);
             if (verdict == COMPLETE) {
                 if (failure == null) {
                     complete(value);
@@ -415,7 +461,7 @@ public final class Retry implements Policy {
                 return;
             }
             previousWait = verdict;
-            Attempt next = new Attempt(name, attempt.number() + 1, false, new Failure(value, cause));
+            Attempt next = new Attempt(name, attempt.number() + 1, false, new Failure(value, cause), budget);
             Runnable startNext = () -> start(next);
             try {
                 if (verdict == 0L) {

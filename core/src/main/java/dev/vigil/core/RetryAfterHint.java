@@ -7,14 +7,22 @@ package dev.vigil.core;
  * gives up when the hint is longer than the time it has left.
  *
  * <pre>{@code
- * RetryAfterHint fromResponse = (result, failure) ->
- *     result instanceof HttpResponse<?> response && response.statusCode() == 429
- *         ? response.headers().firstValueAsLong("Retry-After").orElse(-1) * 1_000_000_000L : -1;
- * Retry retry = Retry.builder().retryAfter(RetryAfterHint.rejections().or(fromResponse)).build();
+ * RetryAfterHint fromResponse = (result, failure) -> {
+ *     if (!(result instanceof HttpResponse<?> response) || response.statusCode() != 429) {
+ *         return -1;
+ *     }
+ *     String value = response.headers().firstValue("Retry-After").orElse("");
+ *     return value.matches("\d{1,9}") ? Long.parseLong(value) * 1_000_000_000L : -1; // delay-seconds form only
+ * };
+ * Retry retry = Retry.builder()
+ *     .retryOn(Classifier.builder().failOnResult(HttpResponse.class, r -> r.statusCode() == 429).build()) // read only for retried outcomes
+ *     .retryAfter(RetryAfterHint.rejections().or(fromResponse))
+ *     .build();
  * }</pre>
  *
- * <p>Implementations must be thread-safe and should not allocate on the common path (they run for
- * every failed attempt).
+ * <p>A hint is read only for outcomes the retry would retry. Implementations must be thread-safe,
+ * should not allocate on the common path (they run for every failed attempt) and should not throw: an
+ * exception from a reader ends the call with it, the attempt's failure attached as suppressed.
  */
 @FunctionalInterface
 public interface RetryAfterHint {

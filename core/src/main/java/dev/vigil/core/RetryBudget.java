@@ -13,8 +13,9 @@ import java.time.Duration;
  * <ul>
  *   <li>{@link #tokenBucket()}, as in gRPC's retry throttling: the budget holds {@code maxTokens}
  *       tokens (full at start); every failed attempt takes one, every successful one returns
- *       {@code tokenRatio}; retries stop while the tokens are at or below half of {@code maxTokens}.
- *       Over any run, retries &lt;= tokenRatio * calls + maxTokens / 2.</li>
+ *       {@code tokenRatio}; retries stop while the tokens are at or below half of {@code maxTokens}. A
+ *       hedge takes a token itself, and only if at least one whole token lies above the half. Over any
+ *       run, retries + hedges &lt;= tokenRatio * calls + maxTokens / 2.</li>
  *   <li>{@link #percentOfRequests()}, as in Finagle's retry budget: each call deposits
  *       {@code percentCanRetry} of a retry, each retry withdraws one, deposits and withdrawals expire
  *       after {@code ttl}, and {@code minRetriesPerSecond * ttl} retries are always allowed (so that
@@ -23,9 +24,15 @@ import java.time.Duration;
  *
  * <p>The protocol a policy follows for each call: {@link #onCall()} once when the call starts;
  * {@link #onSuccess()} or {@link #onFailure()} after each attempt whose outcome a classifier judged
- * (a retryable failure, or an acceptable result); {@link #tryAcquireRetry()} before each retry or
- * hedge, which starts only if it returns true. An application may implement its own budget (say, one
- * shared through Redis) by implementing these methods.
+ * (a retryable failure, or an acceptable result); {@link #tryAcquireRetry()} before each retry and
+ * {@link #tryAcquireHedge()} before each hedge, which starts only if it returns true. When policies
+ * sharing a budget are nested ({@code Pipeline.of(retry, hedge)}), the outer one counts the call and
+ * its outcomes and the inner one only draws its retries or hedges, so a call is counted once. An
+ * application may implement its own budget (say, one shared through Redis) by implementing these
+ * methods.
+ *
+ * <p>Policies report the budget's {@link #available()} and {@link #deniedCount()} with their metrics
+ * ({@code vigil.retry.budget.available}, {@code vigil.retry.budget.denied}).
  *
  * <p>Implementations are thread-safe and, for the built-in kinds, lock-free and allocation-free. The
  * token bucket is the cheaper one: while it is full a success only reads one word; the budget over
@@ -46,11 +53,23 @@ public interface RetryBudget {
     void onFailure();
 
     /**
-     * Asks to start one more attempt (a retry or a hedge) and, if allowed, takes it from the budget.
+     * Asks to start a retry and, if allowed, takes it from the budget.
      *
-     * @return true if the attempt may start
+     * @return true if the retry may start
      */
     boolean tryAcquireRetry();
+
+    /**
+     * Asks to start a hedge (an extra attempt beside one still running) and, if allowed, takes it from
+     * the budget. A hedge is not preceded by a failure, so a budget that charges failures rather than
+     * retries must charge the hedge itself: the token bucket takes a whole token. The default treats a
+     * hedge as a retry.
+     *
+     * @return true if the hedge may start
+     */
+    default boolean tryAcquireHedge() {
+        return tryAcquireRetry();
+    }
 
     /**
      * Returns how many retries the budget would allow now, for metrics and health (an estimate while
@@ -190,7 +209,9 @@ public interface RetryBudget {
         }
 
         /**
-         * @param ticker the clock that ages deposits (default {@link Ticker#system()})
+         * @param ticker the clock that ages deposits (default {@link Ticker#system()}); in a test, give the
+         *               virtual clock of the policies' scheduler ({@code scheduler.ticker()}) so real and
+         *               virtual time are not mixed
          * @return this builder
          * @throws IllegalArgumentException if {@code ticker} is null
          */

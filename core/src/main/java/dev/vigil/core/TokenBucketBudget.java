@@ -13,10 +13,11 @@ import java.util.concurrent.atomic.LongAdder;
  * itself take a token: the failure before it already did. Every update is a single CAS on that word,
  * so each operation is linearizable at its successful CAS (or at its read, for the read-only paths).
  *
- * <p>Why retries stay within the bound {@code tokenRatio * calls + maxTokens / 2}: a retry happens
- * only when the failure before it left the count above half, so that failure took one whole token
- * from the upper half of the bucket, which starts with {@code maxTokens / 2} tokens and gains only
- * {@code tokenRatio} per success (at most one success per call).
+ * <p>Why retries and hedges stay within the bound {@code tokenRatio * calls + maxTokens / 2}: a retry
+ * happens only when the failure before it left the count above half, so that failure took one whole
+ * token from the upper half of the bucket; a hedge takes one whole token itself, only if the count
+ * stays at or above half after it. The upper half starts with {@code maxTokens / 2} tokens and gains
+ * only {@code tokenRatio} per success (at most one success per call).
  *
  * <p>A healthy system keeps the bucket full; a success then only reads the word (no write, so threads
  * do not fight over its cache line). The word is padded on both sides against false sharing with the
@@ -79,6 +80,24 @@ final class TokenBucketBudget extends TokenBucketFields {
     public boolean tryAcquireRetry() {
         if (tokensVolatile() > threshold) {
             return true;
+        }
+        denied.increment();
+        return false;
+    }
+
+    /**
+     * Takes a whole token for the hedge, and only from above the half: a hedge has no failure before
+     * it to pay, and taking exactly one token from the upper half keeps the documented bound.
+     */
+    @Override
+    public boolean tryAcquireHedge() {
+        long current = tokensVolatile();
+        while (current - UNIT >= threshold) {
+            long witness = casTokens(current, current - UNIT);
+            if (witness == current) {
+                return true;
+            }
+            current = witness;
         }
         denied.increment();
         return false;

@@ -149,7 +149,12 @@ class HedgeProperties {
 
         @Override
         public boolean tryAcquireRetry() {
-            boolean granted = delegate.tryAcquireRetry();
+            throw new AssertionError("a hedge asks tryAcquireHedge, not tryAcquireRetry");
+        }
+
+        @Override
+        public boolean tryAcquireHedge() {
+            boolean granted = delegate.tryAcquireHedge();
             if (granted) {
                 grants++;
             } else {

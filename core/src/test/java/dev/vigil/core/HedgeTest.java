@@ -153,6 +153,54 @@ class HedgeTest {
     }
 
     @Test
+    void hedgesOfSlowButSuccessfulCallsStillSpendATokenBucket() {
+        // No attempt ever fails, so only the hedges themselves can spend the bucket: each takes a whole
+        // token from above the half, so 10 tokens allow 5 hedges, then successes (0.5 each) earn more.
+        RetryBudget budget = RetryBudget.tokenBucket().maxTokens(10).tokenRatio(0.5).build();
+        Hedge hedge = hedge().budget(budget).build();
+        int hedged = 0;
+        for (int i = 0; i < 20; i++) {
+            int first = attempts.size();
+            CompletableFuture<String> result = call(hedge);
+            scheduler.advance(Duration.ofMillis(60)); // slower than the 50 ms hedge delay
+            hedged += attempts.size() - first - 1;
+            attempts.get(first).complete("slow");
+            assertEquals("slow", result.join());
+        }
+        // Bound: hedges <= tokenRatio * calls + maxTokens / 2 = 0.5 * 20 + 5.
+        assertTrue(hedged <= 15, "hedges " + hedged);
+        assertEquals(hedged, hedge.hedgeCount());
+        assertTrue(budget.deniedCount() > 0, "the budget refused some hedges");
+    }
+
+    @Test
+    void aRetryAroundAHedgeWithTheSameBudgetCountsEachCallOnce() throws Exception {
+        RetryBudget budget = RetryBudget.percentOfRequests().percentCanRetry(0.5).minRetriesPerSecond(0)
+                .ticker(scheduler.ticker()).build();
+        Retry retry = Retry.builder().scheduler(scheduler).backoff(Backoff.none()).maxAttempts(2).budget(budget).build();
+        Hedge hedge = hedge().budget(budget).build();
+        Policy both = Pipeline.of(retry, hedge);
+        for (int i = 0; i < 4; i++) {
+            CompletableFuture<String> result = both.<String>callAsync(() -> CompletableFuture.completedFuture("ok")).toCompletableFuture();
+            assertEquals("ok", result.join());
+        }
+        assertEquals(2, budget.available(), "4 calls counted once each (0.5 retry per call), not 8 times");
+    }
+
+    @Test
+    void aRefusalIsAttachedOnceToAnExceptionThrownAgainAndAgain() {
+        RetryBudget budget = RetryBudget.tokenBucket().maxTokens(2).tokenRatio(1.0).build();
+        budget.onFailure();
+        IOException cached = new IOException("cached");
+        Hedge hedge = hedge().budget(budget).build();
+        for (int i = 0; i < 3; i++) {
+            CompletableFuture<String> result = hedge.<String>callAsync(() -> CompletableFuture.failedFuture(cached)).toCompletableFuture();
+            assertThrows(CompletionException.class, result::join);
+        }
+        assertEquals(1, cached.getSuppressed().length, "not one refusal per call");
+    }
+
+    @Test
     void cancellingTheCallCancelsEveryAttemptAndTheTimer() {
         Hedge hedge = hedge().maxHedges(2).build();
         CompletableFuture<String> result = call(hedge);

@@ -46,7 +46,8 @@ public class RetryBudgetLincheckTest {
     /**
      * A token bucket of 3 tokens with ratio 0.5: the threshold is 1.5, so from full one failure still
      * allows a retry, two do not, and a success after that lands exactly on the threshold (denied)
-     * before a second one lifts it above (allowed).
+     * before a second one lifts it above (allowed); from full one hedge is allowed (3 - 1 >= 1.5), a
+     * second is not.
      */
     public static class TokenBucketScenario {
         private final RetryBudget budget = RetryBudget.tokenBucket().name("lin").maxTokens(3).tokenRatio(0.5).build();
@@ -69,6 +70,11 @@ public class RetryBudgetLincheckTest {
         @Operation
         public boolean tryAcquireRetry() {
             return budget.tryAcquireRetry();
+        }
+
+        @Operation
+        public boolean tryAcquireHedge() {
+            return budget.tryAcquireHedge();
         }
 
         @Operation
@@ -98,6 +104,14 @@ public class RetryBudgetLincheckTest {
 
         public boolean tryAcquireRetry() {
             return tokens > HALF; // a retry does not take a token itself
+        }
+
+        public boolean tryAcquireHedge() {
+            if (tokens - 1000 >= HALF) { // a hedge takes a whole token, only from above the half
+                tokens -= 1000;
+                return true;
+            }
+            return false;
         }
 
         public long available() {

@@ -270,6 +270,28 @@ class RetryTest {
     }
 
     @Test
+    void aHintReaderThatThrowsEndsTheCallWithTheFailureAttached() {
+        Retry retry = retry().retryAfter((result, failure) -> {
+            throw new NumberFormatException("Retry-After: Wed, 21 Oct 2026 07:28:00 GMT");
+        }).build();
+        NumberFormatException thrown = assertThrows(NumberFormatException.class, () -> retry.call(() -> {
+            throw new IOException("down");
+        }));
+        assertInstanceOf(IOException.class, thrown.getSuppressed()[0]);
+    }
+
+    @Test
+    void aRefusalOfAFailedResultReturnsTheResultAndTellsTheListener() throws Exception {
+        RetryBudget budget = RetryBudget.tokenBucket().maxTokens(2).tokenRatio(0.1).build();
+        Retry retry = retry().maxAttempts(3).budget(budget)
+                .retryOn(Classifier.builder().failOnResult(Integer.class, status -> status == 503).build()).build();
+        assertEquals(503, retry.call(() -> 503));
+        PolicyEvent.RetriesExhausted exhausted = (PolicyEvent.RetriesExhausted) events.get(events.size() - 1);
+        assertTrue(exhausted.reason().contains("retry budget"), exhausted.reason());
+        assertEquals(1, budget.deniedCount());
+    }
+
+    @Test
     void asyncRetriesWaitOnTheSchedulerNotOnAThread() {
         Retry retry = retry().maxAttempts(3).build();
         AtomicInteger calls = new AtomicInteger();

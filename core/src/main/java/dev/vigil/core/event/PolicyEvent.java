@@ -129,7 +129,7 @@ public sealed interface PolicyEvent
      * @param policyKind the policy's kind
      * @param nanoTime   the ticker reading when the retry policy gave up
      * @param attempts   the attempts made
-     * @param reason     why, for people (e.g. "3 of 3 attempts made")
+     * @param reason     why, for people (e.g. "all 3 attempts made")
      */
     record RetriesExhausted(String policyName, String policyKind, long nanoTime, int attempts, String reason)
             implements PolicyEvent {

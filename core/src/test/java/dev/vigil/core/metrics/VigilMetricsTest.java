@@ -9,6 +9,7 @@ import dev.vigil.core.Fallback;
 import dev.vigil.core.Hedge;
 import dev.vigil.core.Pipeline;
 import dev.vigil.core.Retry;
+import dev.vigil.core.RetryBudget;
 import dev.vigil.core.Timeout;
 import dev.vigil.core.time.ManualScheduler;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -77,9 +78,11 @@ class VigilMetricsTest {
     void retriesAndHedgesBindTheirCountersAndTheHedgeDelayGauge() throws Exception {
         ManualScheduler scheduler = new ManualScheduler();
         Retry retry = Retry.builder().name("orders").scheduler(scheduler).backoff(Backoff.none()).build();
-        Hedge hedge = Hedge.builder().name("orders-hedge").idempotent(true).delay(Duration.ofMillis(20)).scheduler(scheduler).build();
+        Hedge hedge = Hedge.builder().name("orders-hedge").idempotent(true).delay(Duration.ofMillis(20)).scheduler(scheduler)
+                .budget(RetryBudget.tokenBucket().maxTokens(10).build()).build();
         List<Meter> meters = VigilMetrics.bind(registry, retry, hedge);
-        assertEquals(5 + 4, meters.size());
+        assertEquals(5 + 4 + 2, meters.size(), "a policy with a budget reports it too");
+        assertEquals(5.0, registry.find("vigil.retry.budget.available").tags("name", "orders-hedge").gauge().value());
         int[] calls = {0};
         retry.call(() -> {
             if (++calls[0] == 1) {
