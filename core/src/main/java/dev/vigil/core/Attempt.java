@@ -45,7 +45,17 @@ public final class Attempt {
      */
     static boolean sharesBudget(RetryBudget budget) {
         Attempt current = CURRENT.get();
-        return current != null && current.budget == budget;
+        return current != null && current.usesBudget(budget);
+    }
+
+    /** True if the policy that started this attempt uses {@code budget}. */
+    boolean usesBudget(RetryBudget budget) {
+        return this.budget == budget;
+    }
+
+    /** The attempt running on this thread, or null (no allocation, unlike {@link #current()}). */
+    static Attempt currentOrNull() {
+        return CURRENT.get();
     }
 
     /**

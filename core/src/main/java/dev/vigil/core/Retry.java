@@ -149,13 +149,12 @@ public final class Retry implements Policy {
     @Override
     public <A, T> T execute(CheckedFunction<? super A, ? extends T> action, A argument) throws Exception {
         Checks.notNull(action, "action");
-        RetryBudget reporting = reportingBudget();
         if (maxDurationNanos == 0L) {
-            return attempts(action, argument, reporting);
+            return attempts(action, argument);
         }
         Deadline previous = Deadline.enter(ownDeadline(ticker.read()));
         try {
-            return attempts(action, argument, reporting);
+            return attempts(action, argument);
         } finally {
             Deadline.exit(previous);
         }
@@ -166,7 +165,12 @@ public final class Retry implements Policy {
      * budget, or when an enclosing policy with the same budget counts them (this retry then only draws).
      */
     private RetryBudget reportingBudget() {
-        if (budget == null || Attempt.sharesBudget(budget)) {
+        return reportingBudget(budget == null ? null : Attempt.currentOrNull());
+    }
+
+    /** As {@link #reportingBudget()}, given the enclosing attempt (already read by the caller). */
+    private RetryBudget reportingBudget(Attempt enclosing) {
+        if (budget == null || (enclosing != null && enclosing.usesBudget(budget))) {
             return null;
         }
         budget.onCall();
@@ -174,13 +178,17 @@ public final class Retry implements Policy {
     }
 
     /** The attempts of a synchronous call; the current deadline, if any, bounds the waits. */
-    private <A, T> T attempts(CheckedFunction<? super A, ? extends T> action, A argument, RetryBudget reporting) throws Exception {
+    private <A, T> T attempts(CheckedFunction<? super A, ? extends T> action, A argument) throws Exception {
         Attempt attempt = firstAttempt;
         long previousWait = 0L;
+        RetryBudget reporting = null;
         for (;;) {
             T result = null;
             Throwable failure = null;
             Attempt outer = Attempt.enter(attempt);
+            if (attempt == firstAttempt) {
+                reporting = reportingBudget(outer); // reuses the thread-local read that enter made
+            }
             try {
                 result = action.apply(argument);
             } catch (Throwable thrown) {

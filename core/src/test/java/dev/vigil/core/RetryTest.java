@@ -292,6 +292,19 @@ class RetryTest {
     }
 
     @Test
+    void nestedRetriesSharingABudgetCountEachCallOnce() throws Exception {
+        RetryBudget budget = RetryBudget.percentOfRequests().percentCanRetry(0.5).minRetriesPerSecond(0)
+                .ticker(scheduler.ticker()).build();
+        Retry outer = retry().name("outer").budget(budget).build();
+        Retry inner = retry().name("inner").budget(budget).build();
+        Policy nested = Pipeline.of(outer, inner);
+        for (int i = 0; i < 4; i++) {
+            assertEquals("ok", nested.call(() -> "ok"));
+        }
+        assertEquals(2, budget.available(), "4 calls counted once each (0.5 retry per call), not 8 times");
+    }
+
+    @Test
     void asyncRetriesWaitOnTheSchedulerNotOnAThread() {
         Retry retry = retry().maxAttempts(3).build();
         AtomicInteger calls = new AtomicInteger();
