@@ -125,15 +125,9 @@ public interface AdmissionPolicy extends Policy {
         }
         Outcome outcome;
         try {
-            outcome = classifier().classify(result, failure);
-            if (outcome == null) {
-                throw new IllegalStateException("classifier of '" + name() + "' returned null");
-            }
-        } catch (Throwable classifierFailure) {
+            outcome = Callbacks.classify(classifier(), result, failure, name());
+        } catch (Throwable classifierFailure) { // the call's failure is attached already
             release(permit);
-            if (failure != null && failure != classifierFailure) {
-                classifierFailure.addSuppressed(failure);
-            }
             throw Invokers.sneakyThrow(classifierFailure);
         }
         complete(permit, outcome, elapsedNanos);

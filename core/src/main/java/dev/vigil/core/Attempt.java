@@ -27,7 +27,7 @@ public final class Attempt {
     private final int number;
     private final boolean hedge;
     private final Failure previous;
-    /** The retry budget of the policy that started this attempt, or null; see {@link #sharesBudget}. */
+    /** The retry budget of the policy that started this attempt, or null; see {@link Budgets#reporting}. */
     private final RetryBudget budget;
 
     Attempt(String policyName, int number, boolean hedge, Failure previous, RetryBudget budget) {
@@ -36,16 +36,6 @@ public final class Attempt {
         this.hedge = hedge;
         this.previous = previous;
         this.budget = budget;
-    }
-
-    /**
-     * True if the call running on this thread is an attempt of a policy that uses {@code budget}: a
-     * policy nested inside it with the same budget then only draws from the budget (retries, hedges)
-     * and leaves counting the call and its outcome to the outer one, so a call is not counted twice.
-     */
-    static boolean sharesBudget(RetryBudget budget) {
-        Attempt current = CURRENT.get();
-        return current != null && current.usesBudget(budget);
     }
 
     /** True if the policy that started this attempt uses {@code budget}. */

@@ -29,10 +29,6 @@ import java.util.random.RandomGenerator;
  * new instances. Computing a delay allocates nothing.
  */
 public final class Backoff {
-    /** The longest delay: 2^61 ns (about 73 years), so deadline arithmetic never overflows. */
-    private static final long MAX_NANOS = Long.MAX_VALUE >> 2;
-    private static final Duration MAX_DURATION = Duration.ofNanos(MAX_NANOS);
-
     /** Draws from the calling thread's own generator, so the default needs no synchronisation. */
     private static final RandomGenerator THREAD_LOCAL_RANDOM = () -> ThreadLocalRandom.current().nextLong();
 
@@ -227,7 +223,7 @@ public final class Backoff {
             case DECORRELATED:
                 long previous = retry == 1 ? initialNanos : Math.max(initialNanos, previousDelayNanos);
                 // 3 * previous saturates at max (previous <= 2^61, so 3 * previous cannot overflow).
-                return Math.max(initialNanos, Math.min(maxNanos, 3 * Math.min(previous, MAX_NANOS)));
+                return Math.max(initialNanos, Math.min(maxNanos, 3 * Math.min(previous, Checks.MAX_NANOS)));
             case PROPORTIONAL:
                 return Math.min(maxNanos, base + (long) (base * jitter.factor));
             default:
@@ -236,7 +232,7 @@ public final class Backoff {
     }
 
     private static long nanos(Duration value, String parameter) {
-        return Checks.toNanosSaturated(Checks.inRange(value, Duration.ZERO, MAX_DURATION, parameter));
+        return Checks.nonNegativeUpToMaxNanos(value, parameter);
     }
 
     private static long maxAtLeast(Duration max, Duration initial) {

@@ -125,14 +125,7 @@ public final class Fallback<T> implements Policy {
 
     /** Classifies; a classifier that throws propagates with the call's own exception suppressed in it. */
     private Outcome classify(Object result, Throwable failure) {
-        try {
-            return classifier.classify(result, failure);
-        } catch (RuntimeException | Error classifierFailure) {
-            if (failure != null && failure != classifierFailure) {
-                classifierFailure.addSuppressed(failure);
-            }
-            throw classifierFailure;
-        }
+        return Callbacks.classify(classifier, result, failure, name);
     }
 
     @SuppressWarnings("unchecked")

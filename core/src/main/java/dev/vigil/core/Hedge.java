@@ -61,8 +61,6 @@ import java.util.function.Supplier;
  * <p>Immutable and thread-safe. Each call allocates its bookkeeping (a future and two small arrays).
  */
 public final class Hedge implements Policy {
-    private static final Duration MAX_DELAY = Duration.ofNanos(Long.MAX_VALUE >> 2);
-
     private final String name;
     private final int maxHedges;
     private final long fixedDelayNanos;
@@ -140,10 +138,7 @@ public final class Hedge implements Policy {
         calls.increment();
         // Nested in a policy with the same budget (a retry around this hedge), only draw: the outer one
         // counts the call and its outcome.
-        RetryBudget reporting = budget == null || Attempt.sharesBudget(budget) ? null : budget;
-        if (reporting != null) {
-            reporting.onCall();
-        }
+        RetryBudget reporting = Budgets.reporting(budget);
         HedgedCall<T> hedged = new HedgedCall<>(call, Deadline.currentOrNull(), reporting);
         hedged.startAttempt(false);
         hedged.scheduleNextHedge();
@@ -156,11 +151,7 @@ public final class Hedge implements Policy {
         sink.counter(MetricsSink.CALLS, "Calls a hedge (not the first attempt) won", "hedge_won", hedgeWins::sum);
         sink.counter("vigil.hedges", "Hedged attempts started", "hedge", hedges::sum);
         sink.gauge("vigil.hedge.delay", "The current hedge delay", "seconds", () -> delayNanos() / 1e9);
-        if (budget != null) {
-            RetryBudget shared = budget;
-            sink.gauge("vigil.retry.budget.available", "Retries the budget would allow now", "retries", () -> shared.available());
-            sink.counter("vigil.retry.budget.denied", "Retries and hedges the budget refused", "denied", shared::deniedCount);
-        }
+        Budgets.describeMetrics(budget, sink);
     }
 
     /** @return calls made through this hedge */
@@ -289,15 +280,7 @@ public final class Hedge implements Policy {
                     events.publish(new PolicyEvent.HedgeStarted(name, kind(), now, index + 1));
                 }
             }
-            CompletionStage<T> stage;
-            Attempt outerAttempt = Attempt.enter(new Attempt(name, index + 1, hedge, null, budget));
-            Deadline outerDeadline = Deadline.enter(deadline);
-            try {
-                stage = LinkedFuture.start(call);
-            } finally {
-                Deadline.exit(outerDeadline);
-                Attempt.exit(outerAttempt);
-            }
+            CompletionStage<T> stage = LinkedFuture.startAttempt(call, new Attempt(name, index + 1, hedge, null, budget), deadline);
             attempts.set(index, stage);
             if (isDone()) {
                 LinkedFuture.cancelQuietly(stage, true); // the call ended while this attempt started
@@ -335,11 +318,8 @@ public final class Hedge implements Policy {
             boolean cancelled = cause instanceof CancellationException; // by someone else: a failed attempt
             Outcome outcome;
             try {
-                outcome = cancelled ? Outcome.FAILURE : classifier.classify(value, cause);
-            } catch (RuntimeException | Error classifierFailure) {
-                if (cause != null && cause != classifierFailure) {
-                    classifierFailure.addSuppressed(cause);
-                }
+                outcome = cancelled ? Outcome.FAILURE : Callbacks.classify(classifier, value, cause, name);
+            } catch (Throwable classifierFailure) { // the attempt's failure is attached already
                 if (completeExceptionally(classifierFailure)) {
                     cancelOthers(index);
                 }
@@ -394,7 +374,7 @@ public final class Hedge implements Policy {
                 completed = complete(value);
             } else {
                 if (deniedByBudget) {
-                    Retry.attachRefusal(LinkedFuture.unwrap(last.exception()), budget);
+                    Budgets.attachRefusal(LinkedFuture.unwrap(last.exception()), budget);
                 }
                 completed = completeExceptionally(last.exception());
             }
@@ -418,6 +398,10 @@ public final class Hedge implements Policy {
             }
         }
 
+        /**
+         * As {@link LinkedFuture#cancel}, whose single-source linking a hedge cannot use (it races
+         * several attempts): completing with a {@link CancellationException} says whether this call won.
+         */
         @Override
         public boolean cancel(boolean mayInterruptIfRunning) {
             boolean won = completeExceptionally(new CancellationException());
@@ -492,7 +476,8 @@ public final class Hedge implements Policy {
          * @throws IllegalArgumentException if {@code delay} is null, negative or over about 73 years
          */
         public Builder delay(Duration delay) {
-            this.delay = Checks.inRange(delay, Duration.ZERO, MAX_DELAY, "delay");
+            Checks.nonNegativeUpToMaxNanos(delay, "delay");
+            this.delay = delay;
             this.percentile = 0;
             return this;
         }
@@ -509,7 +494,8 @@ public final class Hedge implements Policy {
          */
         public Builder adaptiveDelay(double percentile, Duration initial) {
             this.percentile = Checks.inOpenRange(percentile, 0.0, 1.0, "percentile");
-            this.delay = Checks.inRange(initial, Duration.ZERO, MAX_DELAY, "initial");
+            Checks.nonNegativeUpToMaxNanos(initial, "initial");
+            this.delay = initial;
             return this;
         }
 

@@ -49,7 +49,7 @@ abstract class LinkedFuture<T> extends CompletableFuture<T> implements BiConsume
         }
     }
 
-    /** Called once, on the thread that completes the source. */
+    /** Called once per linked source, on the thread that completes it. */
     abstract void onSourceCompleted(T value, Throwable failure);
 
     /**
@@ -93,6 +93,24 @@ abstract class LinkedFuture<T> extends CompletableFuture<T> implements BiConsume
             current = current.getCause();
         }
         return current;
+    }
+
+    /**
+     * Starts one attempt of an asynchronous call (of a retry or a hedge) as {@link #start} does, with
+     * {@code attempt} and {@code deadline} current on this thread while the supplier runs, so the call
+     * reads them with {@link Attempt#current()} and {@link Deadline#current()}.
+     *
+     * @param deadline the deadline the attempt runs under, or null for none
+     */
+    static <T> CompletionStage<T> startAttempt(Supplier<? extends CompletionStage<T>> call, Attempt attempt, Deadline deadline) {
+        Attempt outerAttempt = Attempt.enter(attempt);
+        Deadline outerDeadline = Deadline.enter(deadline);
+        try {
+            return start(call);
+        } finally {
+            Deadline.exit(outerDeadline);
+            Attempt.exit(outerAttempt);
+        }
     }
 
     /**

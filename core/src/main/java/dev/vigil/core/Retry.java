@@ -70,8 +70,6 @@ import java.util.function.Supplier;
  * {@link Deadline} (24 bytes). A retry allocates its {@link Attempt}. Immutable and thread-safe.
  */
 public final class Retry implements Policy {
-    /** The longest maxDuration: 2^61 ns, so that deadline arithmetic never overflows. */
-    private static final Duration MAX_DURATION = Duration.ofNanos(Long.MAX_VALUE >> 2);
     /** {@link #decide} verdicts; any value >= 0 is the wait before the next attempt. */
     private static final long COMPLETE = -1L;
     /**
@@ -160,23 +158,6 @@ public final class Retry implements Policy {
         }
     }
 
-    /**
-     * Returns the budget to count this call and its outcomes in, after counting the call: null without a
-     * budget, or when an enclosing policy with the same budget counts them (this retry then only draws).
-     */
-    private RetryBudget reportingBudget() {
-        return reportingBudget(budget == null ? null : Attempt.currentOrNull());
-    }
-
-    /** As {@link #reportingBudget()}, given the enclosing attempt (already read by the caller). */
-    private RetryBudget reportingBudget(Attempt enclosing) {
-        if (budget == null || (enclosing != null && enclosing.usesBudget(budget))) {
-            return null;
-        }
-        budget.onCall();
-        return budget;
-    }
-
     /** The attempts of a synchronous call; the current deadline, if any, bounds the waits. */
     private <A, T> T attempts(CheckedFunction<? super A, ? extends T> action, A argument) throws Exception {
         Attempt attempt = firstAttempt;
@@ -187,7 +168,7 @@ public final class Retry implements Policy {
             Throwable failure = null;
             Attempt outer = Attempt.enter(attempt);
             if (attempt == firstAttempt) {
-                reporting = reportingBudget(outer); // reuses the thread-local read that enter made
+                reporting = Budgets.reporting(budget, outer); // reuses the thread-local read that enter made
             }
             try {
                 result = action.apply(argument);
@@ -219,7 +200,7 @@ public final class Retry implements Policy {
     @Override
     public <T> CompletionStage<T> callAsync(Supplier<? extends CompletionStage<T>> call) {
         Checks.notNull(call, "call");
-        RetryBudget reporting = reportingBudget();
+        RetryBudget reporting = Budgets.reporting(budget);
         // Later attempts start on other threads: capture the deadline that bounds them now.
         Deadline deadline = maxDurationNanos == 0L ? Deadline.currentOrNull() : ownDeadline(ticker.read());
         AsyncRetry<T> future = new AsyncRetry<>(call, deadline, reporting);
@@ -243,7 +224,7 @@ public final class Retry implements Policy {
      * @param failure  the attempt's exception, unwrapped, or null
      * @param deadline  what bounds the waits: a captured deadline, null for none, or
      *                  {@link #THIS_THREADS_DEADLINE}
-     * @param reporting the budget to count outcomes in, or null (see {@link #reportingBudget})
+     * @param reporting the budget to count outcomes in, or null (see {@link Budgets#reporting})
      */
     private long decide(int attempt, long previousWait, Object result, Throwable failure, Deadline deadline,
                         RetryBudget reporting) {
@@ -279,7 +260,7 @@ public final class Retry implements Policy {
             return giveUp(attempt, wait == hint ? GaveUp.HINT : GaveUp.DEADLINE, wait, remaining);
         }
         if (budget != null && !budget.tryAcquireRetry()) {
-            attachRefusal(failure, budget);
+            Budgets.attachRefusal(failure, budget);
             return giveUp(attempt, GaveUp.BUDGET, 0L, 0L);
         }
         retries.increment();
@@ -294,45 +275,17 @@ public final class Retry implements Policy {
     private long hintOf(Object result, Throwable failure) {
         try {
             return retryAfter.retryAfterNanos(result, failure);
-        } catch (RuntimeException | Error readerFailure) {
-            if (failure != null && failure != readerFailure) {
-                readerFailure.addSuppressed(failure);
-            }
-            throw readerFailure;
+        } catch (Throwable readerFailure) {
+            throw Invokers.sneakyThrow(Callbacks.withCallFailure(readerFailure, failure));
         }
-    }
-
-    /**
-     * Attaches the budget's refusal to the failure the caller will see, unless one from the same budget
-     * is already attached: an exception instance thrown again and again (a cached one) must not
-     * accumulate refusals without bound. Runs only on the refusal path.
-     */
-    static void attachRefusal(Throwable failure, RetryBudget budget) {
-        if (failure == null) {
-            return; // a result classified as a failure: the caller gets the result; events and deniedCount() tell
-        }
-        for (Throwable attached : failure.getSuppressed()) {
-            if (attached instanceof RetryBudgetExhaustedException
-                    && ((RetryBudgetExhaustedException) attached).policyName().equals(budget.name())) {
-                return;
-            }
-        }
-        failure.addSuppressed(budget.exhausted());
     }
 
     /** True if the outcome is a failure to retry; a classifier that throws propagates with the outcome attached. */
     private boolean retryable(Object result, Throwable failure) {
-        try {
-            if (abortOn != null && abortOn.classify(result, failure) == Outcome.FAILURE) {
-                return false;
-            }
-            return retryOn.classify(result, failure) == Outcome.FAILURE;
-        } catch (RuntimeException | Error classifierFailure) {
-            if (failure != null && failure != classifierFailure) {
-                classifierFailure.addSuppressed(failure);
-            }
-            throw classifierFailure;
+        if (abortOn != null && Callbacks.classify(abortOn, result, failure, name) == Outcome.FAILURE) {
+            return false;
         }
+        return Callbacks.classify(retryOn, result, failure, name) == Outcome.FAILURE;
     }
 
     /** Why a retryable failure was not retried. */
@@ -369,11 +322,7 @@ public final class Retry implements Policy {
         sink.counter(MetricsSink.CALLS, "Calls that failed in a way not to retry", "failure", failures::sum);
         sink.counter(MetricsSink.CALLS, "Calls that failed after retries ran out (attempts, time or budget)", "exhausted", exhausted::sum);
         sink.counter("vigil.retries", "Retries started", "retry", retries::sum);
-        if (budget != null) {
-            RetryBudget shared = budget;
-            sink.gauge("vigil.retry.budget.available", "Retries the budget would allow now", "retries", () -> shared.available());
-            sink.counter("vigil.retry.budget.denied", "Retries and hedges the budget refused", "denied", shared::deniedCount);
-        }
+        Budgets.describeMetrics(budget, sink);
     }
 
     /** @return calls that succeeded at the first attempt */
@@ -436,15 +385,7 @@ public final class Retry implements Policy {
                 return; // cancelled while waiting
             }
             attempt = next;
-            CompletionStage<T> stage;
-            Attempt outerAttempt = Attempt.enter(next);
-            Deadline outerDeadline = Deadline.enter(deadline);
-            try {
-                stage = LinkedFuture.start(call);
-            } finally {
-                Deadline.exit(outerDeadline);
-                Attempt.exit(outerAttempt);
-            }
+            CompletionStage<T> stage = startAttempt(call, next, deadline);
             link(stage);
             // link wrote source (volatile), then we read done; cancel completes, then reads source. One
             // of the two sees the other, so an attempt started during a cancellation is always cancelled.
@@ -544,8 +485,7 @@ public final class Retry implements Policy {
          * @throws IllegalArgumentException if {@code maxDuration} is null, zero, negative or too long
          */
         public Builder maxDuration(Duration maxDuration) {
-            Checks.positive(maxDuration, "maxDuration");
-            this.maxDuration = Checks.inRange(maxDuration, Duration.ofNanos(1), MAX_DURATION, "maxDuration");
+            this.maxDuration = Checks.positiveUpToMax(maxDuration, "maxDuration");
             return this;
         }
 

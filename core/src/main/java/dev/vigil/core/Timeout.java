@@ -54,9 +54,6 @@ import java.util.function.Supplier;
  * }</pre>
  */
 public final class Timeout implements Policy {
-    /** The longest limit: 2^61 ns, so that deadline arithmetic on any clock reading never overflows. */
-    private static final long MAX_LIMIT_NANOS = Long.MAX_VALUE >> 2;
-
     private final String name;
     private final Duration limit;
     private final long limitNanos;
@@ -415,11 +412,7 @@ public final class Timeout implements Policy {
         private final List<PolicyEventListener> listeners = new ArrayList<>();
 
         private Builder(Duration limit) {
-            Checks.positive(limit, "limit");
-            if (Checks.toNanosSaturated(limit) > MAX_LIMIT_NANOS) {
-                throw new IllegalArgumentException("limit must be <= " + Duration.ofNanos(MAX_LIMIT_NANOS) + " (about 73 years), was " + limit);
-            }
-            this.limit = limit;
+            this.limit = Checks.positiveUpToMax(limit, "limit");
         }
 
         /**

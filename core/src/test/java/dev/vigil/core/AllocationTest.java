@@ -17,40 +17,39 @@ import org.junit.jupiter.api.Test;
 class AllocationTest {
     private static final int CALLS = 20_000;
 
+    /** One round of calls, returning the sum of their results (so nothing is optimised away). */
+    @FunctionalInterface
+    private interface Round {
+        long run() throws Exception;
+    }
+
     @Test
     void aPipelineOfFourAdmissionPoliciesAllocatesNothingPerCall() throws Exception {
-        com.sun.management.ThreadMXBean threads = threadBean();
         Pipeline pipeline = Pipeline.of(new NoOpAdmission("a"), new NoOpAdmission("b"), new NoOpAdmission("c"), new NoOpAdmission("d"));
         Callable<Integer> callable = () -> 42;
         Supplier<Integer> supplier = () -> 43;
-        for (int i = 0; i < CALLS; i++) { // warm up: class loading, thread-local set-up
-            pipeline.call(callable);
-            pipeline.get(supplier);
-        }
-        long thread = Thread.currentThread().getId();
-        long before = threads.getThreadAllocatedBytes(thread);
-        long calibration = threads.getThreadAllocatedBytes(thread) - before;
-        before = threads.getThreadAllocatedBytes(thread);
-        long sum = 0;
-        for (int i = 0; i < CALLS; i++) {
-            sum += pipeline.call(callable);
-            sum += pipeline.get(supplier);
-        }
-        long allocated = threads.getThreadAllocatedBytes(thread) - before - calibration;
-        assertEquals(CALLS * 85L, sum);
-        assertEquals(0L, allocated / CALLS, "bytes per call (total " + allocated + " over " + CALLS + " calls)");
+        assertAllocatesNothingPerRound(() -> pipeline.call(callable) + pipeline.get(supplier), 85L);
     }
 
     @Test
     void theSuccessPathOfRetryAllocatesNothingPerCall() throws Exception {
-        com.sun.management.ThreadMXBean threads = threadBean();
         RetryBudget budget = RetryBudget.tokenBucket().build();
         Retry retry = Retry.builder().maxAttempts(3).budget(budget).build();
         Pipeline pipeline = Pipeline.of(retry, new NoOpAdmission("inner"));
         Callable<Integer> callable = () -> 42;
-        for (int i = 0; i < CALLS; i++) { // warm up: class loading, thread-local set-up
-            retry.call(callable);
-            pipeline.call(callable);
+        assertAllocatesNothingPerRound(() -> retry.call(callable) + pipeline.call(callable), 84L);
+        assertEquals(2L * CALLS * 2, retry.successCount(), "warm-up and measured rounds, two calls each");
+    }
+
+    /**
+     * Runs {@code round} {@link #CALLS} times to warm up (class loading, thread-local set-up), then
+     * {@link #CALLS} times measured, and asserts that each round returned {@code expectedSum} and that
+     * the measured rounds allocated less than a byte per round on this thread.
+     */
+    private static void assertAllocatesNothingPerRound(Round round, long expectedSum) throws Exception {
+        com.sun.management.ThreadMXBean threads = threadBean();
+        for (int i = 0; i < CALLS; i++) {
+            round.run();
         }
         long thread = Thread.currentThread().getId();
         long before = threads.getThreadAllocatedBytes(thread);
@@ -58,13 +57,11 @@ class AllocationTest {
         before = threads.getThreadAllocatedBytes(thread);
         long sum = 0;
         for (int i = 0; i < CALLS; i++) {
-            sum += retry.call(callable);
-            sum += pipeline.call(callable);
+            sum += round.run();
         }
         long allocated = threads.getThreadAllocatedBytes(thread) - before - calibration;
-        assertEquals(CALLS * 84L, sum);
-        assertEquals(0L, allocated / CALLS, "bytes per call (total " + allocated + " over " + CALLS + " calls)");
-        assertEquals(2L * CALLS * 2, retry.successCount());
+        assertEquals(CALLS * expectedSum, sum);
+        assertEquals(0L, allocated / CALLS, "bytes per round (total " + allocated + " over " + CALLS + " rounds)");
     }
 
     private static com.sun.management.ThreadMXBean threadBean() {

@@ -412,6 +412,16 @@ class RetryTest {
     }
 
     @Test
+    void aClassifierReturningNullIsReportedNotTakenForASuccess() {
+        Retry retry = retry().name("nulls").retryOn((result, failure) -> null).build();
+        IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> retry.call(() -> {
+            throw new IOException("down");
+        }));
+        assertEquals("classifier of 'nulls' returned null", thrown.getMessage());
+        assertInstanceOf(IOException.class, thrown.getSuppressed()[0]);
+    }
+
+    @Test
     void describesItsMetricsAndItself() throws Exception {
         Retry retry = retry().name("orders").build();
         retry.call(() -> "ok");

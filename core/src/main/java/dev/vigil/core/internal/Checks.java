@@ -10,6 +10,14 @@ import java.time.Duration;
  * <p>Stateless and thread-safe.
  */
 public final class Checks {
+    /**
+     * The longest duration a policy accepts, in nanoseconds: 2^61 - 1 (about 73 years), so that adding
+     * it to any clock reading never overflows.
+     */
+    public static final long MAX_NANOS = Long.MAX_VALUE >> 2;
+    /** {@link #MAX_NANOS} as a duration. */
+    public static final Duration MAX_DURATION = Duration.ofNanos(MAX_NANOS);
+
     private Checks() {}
 
     /** Returns {@code value}; throws if it is null. */
@@ -44,6 +52,20 @@ public final class Checks {
             throw new IllegalArgumentException(parameter + " must be >= 0, was " + value);
         }
         return value;
+    }
+
+    /** Returns {@code value}; throws unless {@code 0 < value <= MAX_DURATION}. */
+    public static Duration positiveUpToMax(Duration value, String parameter) {
+        positive(value, parameter);
+        if (value.compareTo(MAX_DURATION) > 0) {
+            throw new IllegalArgumentException(parameter + " must be <= " + MAX_DURATION + " (about 73 years), was " + value);
+        }
+        return value;
+    }
+
+    /** Returns {@code value} in nanoseconds; throws unless {@code 0 <= value <= MAX_DURATION}. */
+    public static long nonNegativeUpToMaxNanos(Duration value, String parameter) {
+        return inRange(value, Duration.ZERO, MAX_DURATION, parameter).toNanos();
     }
 
     /** Returns the duration in nanoseconds, saturating at {@link Long#MAX_VALUE} for huge durations. */

@@ -63,7 +63,7 @@ public final class ManualScheduler implements Scheduler {
     @Override
     public Task schedule(Runnable task, long delayNanos) {
         Checks.notNull(task, "task");
-        long due = ticker.read() + Math.min(Math.max(delayNanos, 0L), Long.MAX_VALUE >> 2);
+        long due = ticker.read() + Math.min(Math.max(delayNanos, 0L), Checks.MAX_NANOS);
         lock.lock();
         try {
             Entry entry = new Entry(task, due, sequence++);
@@ -86,7 +86,7 @@ public final class ManualScheduler implements Scheduler {
         Checks.nonNegative(amount, "amount");
         advancing.lock();
         try {
-            long target = ticker.read() + Math.min(Checks.toNanosSaturated(amount), Long.MAX_VALUE >> 2);
+            long target = ticker.read() + Math.min(Checks.toNanosSaturated(amount), Checks.MAX_NANOS);
             int ran = 0;
             for (Entry next = pollDue(target); next != null; next = pollDue(target)) {
                 ticker.advanceTo(next.due);

@@ -1,5 +1,6 @@
 package dev.vigil.core.time;
 
+import dev.vigil.core.internal.Checks;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.Executor;
@@ -56,7 +57,7 @@ final class WheelScheduler implements Scheduler {
     static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
     static final int WHEEL_SIZE = 1024; // power of two: one turn is about one second
     private static final int MASK = WHEEL_SIZE - 1;
-    private static final long MAX_DELAY_NANOS = Long.MAX_VALUE >> 2;
+    private static final long MAX_DELAY_NANOS = Checks.MAX_NANOS;
     private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(64);
     /**
      * Nodes taken from the intake in one round above which the wheel counts as busy and parks for
