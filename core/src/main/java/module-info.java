@@ -8,7 +8,9 @@
  * <p>Micrometer is optional ({@code requires static}): only {@link dev.vigil.core.metrics.VigilMetrics}
  * touches it, and nothing else in core loads a Micrometer class.
  */
-@SuppressWarnings("requires-automatic") // micrometer-core has no module-info, only an Automatic-Module-Name
+// requires-automatic: micrometer-core has no module-info, only an Automatic-Module-Name.
+// module: the qualified exports name sibling modules that are not on the path when core is compiled.
+@SuppressWarnings({"requires-automatic", "module"})
 module dev.vigil.core {
     requires org.slf4j;
     requires static micrometer.core;
@@ -18,5 +20,6 @@ module dev.vigil.core {
     exports dev.vigil.core.event;
     exports dev.vigil.core.health;
     exports dev.vigil.core.metrics;
-    // dev.vigil.core.internal is not exported; feature modules get a qualified export when they land.
+    // Implementation helpers (argument checks) for Vigil's own feature modules only, by name.
+    exports dev.vigil.core.internal to dev.vigil.circuitbreaker;
 }

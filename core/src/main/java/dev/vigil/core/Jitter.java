@@ -1,5 +1,7 @@
 package dev.vigil.core;
 
+import dev.vigil.core.internal.Checks;
+
 /**
  * How a {@link Backoff} randomises its delays, so that clients that failed together do not retry
  * together. The first four kinds are the ones compared in the AWS Architecture Blog's "Exponential
@@ -78,10 +80,7 @@ public final class Jitter {
      * @throws IllegalArgumentException if {@code factor} is not in (0, 1]
      */
     public static Jitter proportional(double factor) {
-        if (!(factor > 0.0 && factor <= 1.0)) {
-            throw new IllegalArgumentException("factor must be in (0, 1], was " + factor);
-        }
-        return new Jitter(Kind.PROPORTIONAL, factor);
+        return new Jitter(Kind.PROPORTIONAL, Checks.inLeftOpenRange(factor, 0.0, 1.0, "factor"));
     }
 
     @Override

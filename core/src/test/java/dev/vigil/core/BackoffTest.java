@@ -389,10 +389,10 @@ class BackoffTest {
         assertMessage("initial must be > 0 for decorrelated jitter (it is the lower bound of every delay), was 0",
                 () -> Backoff.exponential(Duration.ZERO, Duration.ofSeconds(1)).withJitter(Jitter.decorrelated()));
         assertMessage("initial must be > 0 for decorrelated jitter", () -> Backoff.none().withJitter(Jitter.decorrelated()));
-        assertMessage("factor must be in (0, 1], was 0.0", () -> Jitter.proportional(0.0));
-        assertMessage("factor must be in (0, 1], was -0.1", () -> Jitter.proportional(-0.1));
-        assertMessage("factor must be in (0, 1], was 1.0001", () -> Jitter.proportional(1.0001));
-        assertMessage("factor must be in (0, 1], was NaN", () -> Jitter.proportional(Double.NaN));
+        assertMessage("factor must be in (0.0, 1.0], was 0.0", () -> Jitter.proportional(0.0));
+        assertMessage("factor must be in (0.0, 1.0], was -0.1", () -> Jitter.proportional(-0.1));
+        assertMessage("factor must be in (0.0, 1.0], was 1.0001", () -> Jitter.proportional(1.0001));
+        assertMessage("factor must be in (0.0, 1.0], was NaN", () -> Jitter.proportional(Double.NaN));
         assertEquals("Jitter[proportional 1.0]", Jitter.proportional(1.0).toString(), "1 is in range");
     }
 }

@@ -101,6 +101,14 @@ public final class Checks {
         return value;
     }
 
+    /** Returns {@code value}; throws unless {@code min < value <= max} (NaN is out of range). */
+    public static double inLeftOpenRange(double value, double min, double max, String parameter) {
+        if (!(value > min && value <= max)) {
+            throw new IllegalArgumentException(parameter + " must be in (" + min + ", " + max + "], was " + value);
+        }
+        return value;
+    }
+
     /** Returns {@code value}; throws unless {@code min <= value <= max}. */
     public static Duration inRange(Duration value, Duration min, Duration max, String parameter) {
         notNull(value, parameter);
