@@ -1,5 +1,6 @@
 package dev.vigil.demo;
 
+import dev.vigil.circuitbreaker.CircuitBreaker;
 import dev.vigil.core.Attempt;
 import dev.vigil.core.Backoff;
 import dev.vigil.core.Classifier;
@@ -25,7 +26,7 @@ import java.util.List;
 /**
  * The README's quick start, runnable: a client of a flaky local HTTP service, decorated with a
  * {@link Timeout} (bounding each request, with the remaining time passed to the HTTP client through
- * the {@link Deadline}), a {@link Retry} with a retry budget, and a {@link Fallback}. Run it with the README's first command.
+ * the {@link Deadline}), a {@link Retry} with a retry budget, a {@link CircuitBreaker} and a {@link Fallback}. Run it with the README's first command.
  */
 public final class QuickStart {
     private QuickStart() {}
@@ -37,17 +38,18 @@ public final class QuickStart {
      * @throws Exception if the demo itself breaks
      */
     public static void main(String[] args) throws Exception {
-        try (FlakyService service = FlakyService.start(2_000)) {
+        try (FlakyService service = FlakyService.start(3_000)) {
             System.out.println("Vigil quick start: calling a flaky service at " + service.uri());
-            for (String line : run(service.uri(), Duration.ofMillis(250))) {
+            // 1 s: the first request of a cold JVM (HTTP client start-up) must not be what times out.
+            for (String line : run(service.uri(), Duration.ofSeconds(1))) {
                 System.out.println("  " + line);
             }
         }
     }
 
     /**
-     * Calls {@code /fast}, {@code /flaky}, {@code /slow} and {@code /broken} through a fallback, a retry
-     * and a timeout.
+     * Calls {@code /fast}, {@code /flaky}, {@code /slow} and {@code /broken} (twice) through a fallback, a
+     * retry, a circuit breaker and a timeout.
      *
      * @param base  the service's base URI
      * @param limit the timeout's limit
@@ -66,11 +68,15 @@ public final class QuickStart {
                 .abortOn(HttpTimeoutException.class)                             // slow: more of the same won't help
                 .budget(RetryBudget.tokenBucket().maxTokens(10).tokenRatio(0.1).build())
                 .build();
+        CircuitBreaker breaker = CircuitBreaker.builder().name("catalog-breaker")
+                .consecutiveFailures(3)                                          // 3 failures in a row open it ...
+                .openDuration(Duration.ofSeconds(30))                            // ... for 30 s
+                .build();
         Fallback<String> fallback = Fallback.<String>builder().name("catalog-fallback").value("(cached catalog)").build();
         // Types: a Fallback<String> guards calls that return String (checked at run time, not compile time).
-        Policy catalog = Pipeline.of(fallback, retry, timeout); // fallback(retry(timeout(call)))
+        Policy catalog = Pipeline.of(fallback, retry, breaker, timeout); // fallback(retry(breaker(timeout(call))))
 
-        for (String path : List.of("fast", "flaky", "slow", "broken")) {
+        for (String path : List.of("fast", "flaky", "slow", "broken", "broken")) {
             String body = catalog.call(() -> {
                 Duration left = Deadline.currentRemainingOr(Duration.ofSeconds(10)); // the timeout's deadline
                 HttpRequest request = HttpRequest.newBuilder(base.resolve(path)).timeout(left).build();
@@ -86,6 +92,7 @@ public final class QuickStart {
         lines.add("health: " + HealthReport.of(catalog).status());
         lines.add("fallbacks: " + fallback.fallbackCount());
         lines.add("retries: " + retry.retryCount());
+        lines.add("breaker: " + breaker.state() + ", " + breaker.rejectedCount() + " calls rejected without calling the service");
         lines.add("timeouts: " + timeout.timeoutCount());
         return lines;
     }

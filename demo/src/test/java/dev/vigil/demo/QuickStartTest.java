@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 class QuickStartTest {
 
     @Test
-    void theQuickStartRetriesTheFlakyCallTimesOutTheSlowOneAndFallsBackOnTheBrokenOne() throws Exception {
+    void theQuickStartRetriesTheFlakyCallTimesOutTheSlowOneAndOpensTheBreakerOnTheBrokenOne() throws Exception {
         // /slow holds its request until the service stops (at most 60 s), so the 1 s timeout is what
         // ends it, however slow the machine: the outcome does not depend on timing.
         try (FlakyService service = FlakyService.start(60_000)) {
@@ -24,12 +24,17 @@ class QuickStartTest {
                     "/flaky -> hello from /flaky (attempt 2)",
                     "/slow -> (cached catalog)",
                     "/broken -> (cached catalog)",
-                    "health: UP",
-                    "fallbacks: 2",
-                    "retries: 3"), lines.subList(0, 7)); // /flaky once, /broken twice; /slow is not retried
+                    "/broken -> (cached catalog)",
+                    "health: DOWN",
+                    "fallbacks: 3",
+                    "retries: 3",
+                    "breaker: OPEN, 2 calls rejected without calling the service"), lines.subList(0, 9));
+            // /flaky is retried once and /broken twice; /slow is not retried. /slow and /broken's two
+            // 503s are three failures in a row: the breaker opens, rejects /broken's third attempt (not
+            // retried: a rejection is not an IOException) and the second /broken outright.
             // The slow call ends by Vigil's timeout or, a moment later, by the HTTP client's own timeout
             // (set from the deadline): which one wins is a race, and either is correct.
-            assertTrue(lines.get(7).matches("timeouts: [01]"), lines.get(7));
+            assertTrue(lines.get(9).matches("timeouts: [01]"), lines.get(9));
         }
     }
 
