@@ -51,9 +51,9 @@ import java.util.random.RandomGenerator;
  * }</pre>
  *
  * <p><b>Thread-safety.</b> Immutable configuration over a lock-free {@link TimeWindow}: share one throttle
- * between all callers of a dependency. Admission reads the clock once and sums the window's failure
- * counts (a healthy window stops there); completion reads the clock once and adds to the window.
- * Allocation-free except for one bucket object per bucket period. The random source is
+ * between all callers of a dependency. Admission sums the window's failure counts (a healthy window
+ * stops there) and completion adds to the window; neither reads the clock (the window's buckets are
+ * moved by a timer on the scheduler). Allocation-free except for one bucket object per bucket period. The random source is
  * {@link ThreadLocalRandom} unless one is given (which must then be thread-safe if the throttle is shared).
  *
  * <p><b>Exceptions.</b> The builder throws {@link IllegalArgumentException} naming the parameter and its
@@ -91,7 +91,7 @@ public final class AdaptiveThrottle implements AdmissionPolicy {
         this.ticker = builder.scheduler.ticker();
         this.random = builder.random;
         this.events = EventPublisher.of(builder.listeners);
-        this.window = new TimeWindow(bucketNanos, buckets);
+        this.window = new TimeWindow(bucketNanos, buckets, builder.scheduler);
     }
 
     /** @return a builder with the defaults described on {@link Builder} */
@@ -127,13 +127,12 @@ public final class AdaptiveThrottle implements AdmissionPolicy {
 
     @Override
     public long tryAcquirePermit() {
-        long now = ticker.read();
-        double probability = rejectProbability(now);
+        double probability = rejectProbability();
         if (probability > 0.0 && nextDouble() < probability) {
-            window.record(SlidingWindow.FAILURE, now); // a local rejection is a request the dependency did not accept
+            window.record(SlidingWindow.FAILURE); // a local rejection is a request the dependency did not accept
             rejected.increment();
             if (events.isEnabled()) {
-                events.publish(new PolicyEvent.Rejected(name, kind(), now, "throttled locally with probability " + probability, -1L));
+                events.publish(new PolicyEvent.Rejected(name, kind(), ticker.read(), "throttled locally with probability " + probability, -1L));
             }
             return REJECTED;
         }
@@ -144,12 +143,13 @@ public final class AdaptiveThrottle implements AdmissionPolicy {
         return random == null ? ThreadLocalRandom.current().nextDouble() : random.nextDouble();
     }
 
-    private double rejectProbability(long now) {
-        long notAccepted = window.total(now, TimeWindow.FAILURES_COUNTER);
+    /** @return the probability with which a call offered now would be rejected locally */
+    public double rejectProbability() {
+        long notAccepted = window.total(TimeWindow.FAILURES_COUNTER);
         if (notAccepted == 0) {
             return 0.0; // requests == accepts, and K >= 1: the healthy path sums one counter
         }
-        long requests = window.total(now, TimeWindow.CALLS_COUNTER);
+        long requests = window.total(TimeWindow.CALLS_COUNTER);
         if (requests < minimumRequests) {
             return 0.0;
         }
@@ -158,19 +158,13 @@ public final class AdaptiveThrottle implements AdmissionPolicy {
         return probability <= 0.0 ? 0.0 : Math.min(probability, maxRejectProbability);
     }
 
-    /** @return the probability with which a call offered now would be rejected locally */
-    public double rejectProbability() {
-        return rejectProbability(ticker.read());
-    }
-
     @Override
     public RejectedException rejection() {
-        long now = ticker.read();
-        long requests = window.total(now, TimeWindow.CALLS_COUNTER);
-        long accepts = requests - window.total(now, TimeWindow.FAILURES_COUNTER);
+        long requests = window.total(TimeWindow.CALLS_COUNTER);
+        long accepts = requests - window.total(TimeWindow.FAILURES_COUNTER);
         return new LoadShedException(name, "adaptive throttle '" + name + "' rejected the call locally: the dependency accepted "
                 + accepts + " of " + requests + " requests in the last " + Duration.ofNanos(bucketNanos * buckets)
-                + String.format(" (reject probability %.3f)", rejectProbability(now)), -1L);
+                + String.format(" (reject probability %.3f)", rejectProbability()), -1L);
     }
 
     @Override
@@ -179,15 +173,15 @@ public final class AdaptiveThrottle implements AdmissionPolicy {
         switch (outcome) {
             case FAILURE:
                 failed.increment();
-                window.record(SlidingWindow.FAILURE, ticker.read());
+                window.record(SlidingWindow.FAILURE);
                 break;
             case IGNORED:
                 ignored.increment(); // handled by the dependency, so accepted
-                window.record(SlidingWindow.SUCCESS, ticker.read());
+                window.record(SlidingWindow.SUCCESS);
                 break;
             default:
                 accepted.increment();
-                window.record(SlidingWindow.SUCCESS, ticker.read());
+                window.record(SlidingWindow.SUCCESS);
         }
     }
 

@@ -95,8 +95,9 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Windows</h2>
  * {@link Builder#countWindow(int)}: the last N recorded calls (default: 100). {@link Builder#timeWindow}:
- * the calls recorded in the last T, kept in buckets of T / buckets; a call is placed by the time it
- * completed, so the time window reads the clock once per recorded call. Both are lock-free. Under
+ * the calls recorded in the last T, kept in buckets of T / buckets. A timer on the {@link Scheduler}
+ * starts each bucket on time, so recording a call reads no clock in either window (a call counts in
+ * the bucket current when it completed). Both are lock-free. Under
  * concurrent records, the count window's totals may briefly lag the slots by the records in flight; at
  * rest they are exact.
  *
@@ -119,6 +120,8 @@ import org.slf4j.LoggerFactory;
 public final class CircuitBreaker implements AdmissionPolicy {
     private static final Logger LOG = LoggerFactory.getLogger(CircuitBreaker.class);
     private static final VarHandle PHASE;
+    /** Passed for a clock reading the callee should take itself (tickers may read any other value, negative included). */
+    private static final long READ_CLOCK = Long.MIN_VALUE;
 
     static {
         try {
@@ -296,7 +299,7 @@ public final class CircuitBreaker implements AdmissionPolicy {
                         decideAfterMaxWait(p); // the timer may be late or absent; decide now, then look again
                         continue;
                     }
-                    return reject(p, -1);
+                    return reject(p, READ_CLOCK);
                 }
                 case OPEN: {
                     long now = ticker.read();
@@ -307,7 +310,7 @@ public final class CircuitBreaker implements AdmissionPolicy {
                     return reject(p, now);
                 }
                 default: // FORCED_OPEN
-                    return reject(p, -1);
+                    return reject(p, READ_CLOCK);
             }
         }
     }
@@ -315,7 +318,7 @@ public final class CircuitBreaker implements AdmissionPolicy {
     private long reject(Phase p, long now) {
         rejected.increment();
         if (events.isEnabled()) {
-            long at = now >= 0 ? now : ticker.read();
+            long at = now == READ_CLOCK ? ticker.read() : now;
             events.publish(new PolicyEvent.Rejected(name, kind(), at, "circuit breaker is " + p.state, retryAfterNanos(p, at)));
         }
         return REJECTED;
@@ -388,7 +391,7 @@ public final class CircuitBreaker implements AdmissionPolicy {
                 break;
             case DISABLED:
                 if (code != 0) {
-                    p.window.record(code, p.window.needsTime() ? ticker.read() : 0L);
+                    p.window.record(code);
                 }
                 break;
             case HALF_OPEN: {
@@ -405,20 +408,19 @@ public final class CircuitBreaker implements AdmissionPolicy {
 
     private void recordClosed(Phase p, int code) {
         SlidingWindow window = p.window;
-        long now = window.needsTime() ? ticker.read() : 0L;
-        window.record(code, now);
+        window.record(code);
         if (SlidingWindow.isFailure(code)) {
             if (consecutiveFailureLimit > 0 && p.addConsecutiveFailure() >= consecutiveFailureLimit) {
-                transition(p, State.OPEN, consecutiveFailureLimit + " consecutive failures", -1);
+                transition(p, State.OPEN, consecutiveFailureLimit + " consecutive failures", READ_CLOCK);
                 return;
             }
         } else if (consecutiveFailureLimit > 0) {
             p.clearConsecutiveFailures();
         }
         if (code != SlidingWindow.SUCCESS) { // a failure or a slow call: only these can raise a rate
-            int verdict = window.verdict(thresholds, now);
+            int verdict = window.verdict(thresholds);
             if (verdict != SlidingWindow.HEALTHY) {
-                transition(p, State.OPEN, describe(verdict, window.stats(State.CLOSED, now)), -1);
+                transition(p, State.OPEN, describe(verdict, window.stats(State.CLOSED)), READ_CLOCK);
             }
         }
     }
@@ -442,9 +444,9 @@ public final class CircuitBreaker implements AdmissionPolicy {
         int recorded = Phase.recorded(word);
         int verdict = probeThresholds.verdict(recorded, Phase.failed(word), Phase.slow(word));
         if (verdict == SlidingWindow.HEALTHY) {
-            transition(p, State.CLOSED, recorded + " probe calls: " + Phase.failed(word) + " failed, " + Phase.slow(word) + " slow", -1);
+            transition(p, State.CLOSED, recorded + " probe calls: " + Phase.failed(word) + " failed, " + Phase.slow(word) + " slow", READ_CLOCK);
         } else {
-            transition(p, State.OPEN, "probe calls: " + describe(verdict, new Stats(State.HALF_OPEN, recorded, Phase.failed(word), Phase.slow(word))), -1);
+            transition(p, State.OPEN, "probe calls: " + describe(verdict, new Stats(State.HALF_OPEN, recorded, Phase.failed(word), Phase.slow(word))), READ_CLOCK);
         }
     }
 
@@ -452,16 +454,16 @@ public final class CircuitBreaker implements AdmissionPolicy {
         long word = p.probes();
         int recorded = Phase.recorded(word);
         if (recorded == 0) {
-            transition(p, State.OPEN, "no probe call completed within the max wait in half-open", -1);
+            transition(p, State.OPEN, "no probe call completed within the max wait in half-open", READ_CLOCK);
             return;
         }
         int verdict = probeThresholds.verdict(recorded, Phase.failed(word), Phase.slow(word));
         if (verdict == SlidingWindow.HEALTHY) {
             transition(p, State.CLOSED, "max wait in half-open: " + recorded + " probe calls, " + Phase.failed(word)
-                    + " failed, " + Phase.slow(word) + " slow", -1);
+                    + " failed, " + Phase.slow(word) + " slow", READ_CLOCK);
         } else {
             transition(p, State.OPEN, "max wait in half-open: probe calls: "
-                    + describe(verdict, new Stats(State.HALF_OPEN, recorded, Phase.failed(word), Phase.slow(word))), -1);
+                    + describe(verdict, new Stats(State.HALF_OPEN, recorded, Phase.failed(word), Phase.slow(word))), READ_CLOCK);
         }
     }
 
@@ -470,20 +472,26 @@ public final class CircuitBreaker implements AdmissionPolicy {
     /**
      * Moves from {@code from} to a new phase of state {@code to}, if {@code from} is still current.
      *
-     * @param now the ticker's reading, or -1 to read it here
+     * @param now the ticker's reading, or {@link #READ_CLOCK} to read it here
      * @return true if this call made the transition
      */
     private boolean transition(Phase from, State to, String reason, long now) {
-        long at = now == -1 ? ticker.read() : now;
+        long at = now == READ_CLOCK ? ticker.read() : now;
         Phase next = newPhase(from, to, at);
         // CAS on the one reference: exactly one transition out of each phase wins, and the new phase
         // (final fields, fresh window) is published to every thread that reads it with acquire.
         if (!PHASE.compareAndSet(this, from, next)) {
+            if (next.window != null && next.window != from.window) {
+                next.window.stop(); // never published: stop its timer now rather than when it is collected
+            }
             return false;
         }
         Scheduler.Task timer = from.timer;
         if (timer != null) {
             timer.cancel();
+        }
+        if (from.window != null) {
+            from.window.stop(); // a time window of a closed phase stops moving: frozen for the open state's stats
         }
         arm(next);
         if (to == State.OPEN || to == State.FORCED_OPEN) {
@@ -526,7 +534,7 @@ public final class CircuitBreaker implements AdmissionPolicy {
         if (next.state == State.OPEN && automaticHalfOpen) {
             next.timer = scheduler.scheduleAt(() -> {
                 if (current() == next) {
-                    transition(next, State.HALF_OPEN, "open duration elapsed", -1);
+                    transition(next, State.HALF_OPEN, "open duration elapsed", READ_CLOCK);
                 }
             }, next.openUntilNanos);
         } else if (next.state == State.HALF_OPEN && maxWaitInHalfOpenNanos > 0) {
@@ -539,7 +547,7 @@ public final class CircuitBreaker implements AdmissionPolicy {
     }
 
     private SlidingWindow newWindow() {
-        return buckets > 0 ? new TimeWindow(bucketNanos, buckets) : new CountWindow(countWindowSize);
+        return buckets > 0 ? new TimeWindow(bucketNanos, buckets, scheduler) : new CountWindow(countWindowSize);
     }
 
     private boolean transitionByHand(State to, boolean evenIfSame) {
@@ -548,7 +556,7 @@ public final class CircuitBreaker implements AdmissionPolicy {
             if (p.state == to && !evenIfSame) {
                 return false;
             }
-            if (transition(p, to, "manual transition", -1)) {
+            if (transition(p, to, "manual transition", READ_CLOCK)) {
                 return true;
             }
         }
@@ -616,7 +624,7 @@ public final class CircuitBreaker implements AdmissionPolicy {
         if (p.window == null) {
             return new Stats(p.state, 0, 0, 0);
         }
-        return p.window.stats(p.state, p.window.needsTime() ? ticker.read() : 0L);
+        return p.window.stats(p.state);
     }
 
     /** @return {@code OPEN} and {@code FORCED_OPEN}: DOWN; {@code HALF_OPEN}: DEGRADED; otherwise UP */

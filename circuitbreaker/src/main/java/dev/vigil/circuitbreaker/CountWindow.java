@@ -87,12 +87,7 @@ final class CountWindow extends CountWindowPadTail {
     }
 
     @Override
-    boolean needsTime() {
-        return false;
-    }
-
-    @Override
-    void record(int code, long nowNanos) {
+    void record(int code) {
         long position = (long) HEAD.getAndAdd(this, 1L); // XADD: claims a distinct position, full fence
         int slot = (int) (position % size);
         if ((int) SLOTS.getOpaque(slots, slot) == code) {
@@ -113,7 +108,7 @@ final class CountWindow extends CountWindowPadTail {
     }
 
     @Override
-    int verdict(Thresholds thresholds, long nowNanos) {
+    int verdict(Thresholds thresholds) {
         long packed = totals; // one volatile read: the three fields of one moment
         long calls = low(packed);
         long rest = (packed - calls) >> FIELD_BITS;
@@ -123,7 +118,7 @@ final class CountWindow extends CountWindowPadTail {
     }
 
     @Override
-    CircuitBreaker.Stats stats(CircuitBreaker.State state, long nowNanos) {
+    CircuitBreaker.Stats stats(CircuitBreaker.State state) {
         long packed = totals;
         long calls = low(packed);
         long rest = (packed - calls) >> FIELD_BITS;

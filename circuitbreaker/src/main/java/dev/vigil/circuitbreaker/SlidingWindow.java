@@ -1,7 +1,7 @@
 package dev.vigil.circuitbreaker;
 
 /**
- * Where a {@link CircuitBreaker} (and an {@link AdaptiveThrottle}) keeps its recent outcomes: the last
+ * Where a {@link CircuitBreaker} (and an {@link AdaptiveThrottle}, which uses a time window) keeps its recent outcomes: the last
  * N calls ({@link CountWindow}) or the calls of the last T ({@link TimeWindow}). Both are lock-free and
  * allocation-free per record.
  *
@@ -30,22 +30,21 @@ abstract class SlidingWindow {
         return (code & SLOW) != 0;
     }
 
-    /** Whether {@link #record} and {@link #verdict} need the current time (so the caller reads the clock). */
-    abstract boolean needsTime();
-
     /**
-     * Records one outcome.
+     * Records one outcome. Lock-free and allocation-free; reads no clock.
      *
-     * @param code       {@link #SUCCESS} or {@link #FAILURE}, plus {@link #SLOW} if slow
-     * @param nowNanos   the ticker's reading, if {@link #needsTime()}
+     * @param code {@link #SUCCESS} or {@link #FAILURE}, plus {@link #SLOW} if slow
      */
-    abstract void record(int code, long nowNanos);
+    abstract void record(int code);
 
     /** @return a {@link Thresholds#verdict} on the window's current totals */
-    abstract int verdict(Thresholds thresholds, long nowNanos);
+    abstract int verdict(Thresholds thresholds);
 
     /** @return the window's current totals (allocates; not for the hot path) */
-    abstract CircuitBreaker.Stats stats(CircuitBreaker.State state, long nowNanos);
+    abstract CircuitBreaker.Stats stats(CircuitBreaker.State state);
+
+    /** Stops whatever moves the window with time (a time window's timer); a no-op for a count window. */
+    void stop() {}
 
     /** The trip rules, as exact integer-free comparisons on a window's totals. Immutable. */
     record Thresholds(int minimumCalls, double failureRatePercent, double slowCallRatePercent) {

@@ -1,33 +1,41 @@
 package dev.vigil.circuitbreaker;
 
+import dev.vigil.core.time.Scheduler;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.lang.ref.WeakReference;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * The calls of the last {@code buckets} time buckets of {@code bucketNanos} each (the current, partial
- * bucket included), lock-free, one atomic add per successful record.
+ * bucket included), lock-free, one atomic add per successful record, and no clock read per call.
  *
- * <p><b>Algorithm.</b> Time is cut into periods of {@code bucketNanos}; period {@code p} lives in ring
- * cell {@code p mod buckets}, as a {@link Bucket} object that carries its full period number and three
- * counters. A record computes its period and adds to that period's bucket (XADD on its counter). The
- * first record of a new period replaces the cell's expired bucket with a fresh one by CAS on the cell
- * (one small object per bucket period, not per call: with 1 s buckets, one object a second). The
- * totals are the sum of the cells whose period lies within the window, so an expired bucket never
- * counts, however long it sat idle (full 64-bit periods: no wrap-around).
+ * <p><b>Algorithm.</b> Time is cut into periods of {@code bucketNanos} ({@code floorDiv(time,
+ * bucketNanos)}); period {@code p} lives in ring cell {@code p mod buckets}, as a {@link Bucket} that
+ * carries its full period number and three counters. The window does not read the clock to find the
+ * bucket of a call: a timer on the {@link Scheduler} installs the bucket of each new period at the
+ * period's start (one clock read and one small object per bucket period, not per call: with 1 s
+ * buckets, one a second), and {@code current} points to it. A record adds to {@code current}'s counters
+ * (XADD). The totals are the sums of the cells whose period lies within {@code buckets} periods of
+ * {@code current}'s, so an expired bucket never counts, however long it sat idle (full 64-bit periods,
+ * no wrap-around), and periods the timer skipped (it ran late) simply have no bucket.
  *
- * <p><b>Races, and why they are linearizable.</b> A record that read the clock in period {@code p}
- * and finds its cell already holding a later period {@code p + k*buckets} drops its outcome: by then
- * period {@code p} has left the window, so ordering this record just before the replacement gives the
- * same totals. For the same reason an add that lands on a bucket object after another thread replaced
- * it is invisible, and equally harmless. {@code current} caches the newest bucket so that the common
- * record skips the division; it only ever moves forward (CAS).
+ * <p>Placement is therefore by the scheduler's time: a call completing just after a period starts but
+ * before the timer has run counts in the previous bucket. Under a
+ * {@link dev.vigil.core.time.ManualScheduler} the timer runs exactly at each period's start, so virtual
+ * time places every call exactly; {@link Scheduler#shared()} runs it within its tick.
  *
- * <p><b>Memory ordering.</b> Cells are read with acquire and replaced by CAS (release semantics and
- * more), so a bucket's final {@code period} and initial counts are visible to whoever finds it. Counter
- * adds are XADDs; totals read each counter with a volatile read (not one snapshot across buckets: a
- * verdict may include a record that finished just after it began, which is the ordering it would have
- * had anyway).
+ * <p><b>Lifetime.</b> The timer task holds the window only through a weak reference, so a window (and
+ * the breaker or throttle that owns it) that is no longer used is collected and its timer stops.
+ * {@link #stop()} stops it at once (a breaker stops the window of a phase it leaves, which freezes it
+ * for the open state's statistics).
+ *
+ * <p><b>Memory ordering.</b> Only the timer writes cells and {@code current} (one task at a time: each
+ * run schedules the next), with release stores after the bucket is fully built, so a reader that
+ * finds a bucket by an acquire load sees its final {@code period}. Counter adds are XADDs; totals read
+ * each counter with a volatile read: not one snapshot across buckets, and a verdict may include a
+ * record that finished just after it began, an order it could have had anyway. A record that read
+ * {@code current} just before a rollover adds to the previous bucket, which is still in the window.
  */
 final class TimeWindow extends SlidingWindow {
     private static final VarHandle CURRENT;
@@ -43,71 +51,41 @@ final class TimeWindow extends SlidingWindow {
     private final long bucketNanos;
     private final int buckets;
     private final AtomicReferenceArray<Bucket> ring;
+    private final Rollover rollover;
     @SuppressWarnings("unused") // through CURRENT
     private volatile Bucket current;
 
-    TimeWindow(long bucketNanos, int buckets) {
+    /**
+     * Creates the window, installs the bucket of the scheduler's current time and arms the rollover timer.
+     */
+    TimeWindow(long bucketNanos, int buckets, Scheduler scheduler) {
         this.bucketNanos = bucketNanos;
         this.buckets = buckets;
         this.ring = new AtomicReferenceArray<>(buckets);
-        this.current = new Bucket(Long.MIN_VALUE, bucketNanos, 0); // matches no time: the first record installs a real one
+        this.rollover = new Rollover(this, scheduler, bucketNanos);
+        rollover.run();
+    }
+
+    /** Installs the bucket of {@code period}; called by the timer only. */
+    private void install(long period) {
+        Bucket fresh = new Bucket(period);
+        ring.set((int) Math.floorMod(period, (long) buckets), fresh); // volatile store: fields published first
+        CURRENT.setRelease(this, fresh);
+    }
+
+    /** Stops the timer: the window keeps its counts but no longer moves with time. */
+    void stop() {
+        rollover.stop();
     }
 
     @Override
-    boolean needsTime() {
-        return true;
+    void record(int code) {
+        ((Bucket) CURRENT.getAcquire(this)).add(code); // acquire: the bucket's final fields
     }
 
     @Override
-    void record(int code, long nowNanos) {
-        Bucket bucket = (Bucket) CURRENT.getAcquire(this);
-        if (nowNanos - bucket.start >= bucketNanos || nowNanos < bucket.start) { // outside the cached bucket
-            bucket = bucketFor(nowNanos, code);
-            if (bucket == null) {
-                return; // the outcome is already in a new bucket, or its period has left the window
-            }
-        }
-        bucket.add(code);
-    }
-
-    /**
-     * Finds or installs the bucket of {@code nowNanos}'s period.
-     *
-     * @return the bucket to add to, or null if nothing is left to do (this call installed a bucket
-     *         holding the outcome, or the period has expired)
-     */
-    private Bucket bucketFor(long nowNanos, int code) {
-        long period = Math.floorDiv(nowNanos, bucketNanos);
-        int cell = (int) Math.floorMod(period, (long) buckets);
-        while (true) {
-            Bucket found = ring.get(cell); // volatile read: sees the bucket's final fields
-            if (found != null && found.period == period) {
-                return found;
-            }
-            if (found != null && found.period > period) {
-                return null; // our period left the window before we got here: linearizes before the replacement
-            }
-            Bucket fresh = new Bucket(period, bucketNanos, code); // once per cell per period
-            if (ring.compareAndSet(cell, found, fresh)) {
-                advanceCurrent(fresh);
-                return null;
-            }
-        }
-    }
-
-    private void advanceCurrent(Bucket fresh) {
-        Bucket cached;
-        do {
-            cached = (Bucket) CURRENT.getAcquire(this);
-            if (cached.period >= fresh.period) {
-                return;
-            }
-        } while (!CURRENT.compareAndSet(this, cached, fresh)); // only forward
-    }
-
-    @Override
-    int verdict(Thresholds thresholds, long nowNanos) {
-        long newest = Math.floorDiv(nowNanos, bucketNanos);
+    int verdict(Thresholds thresholds) {
+        long newest = ((Bucket) CURRENT.getAcquire(this)).period;
         long calls = 0, failures = 0, slow = 0;
         for (int i = 0; i < buckets; i++) {
             Bucket bucket = ring.get(i);
@@ -121,9 +99,8 @@ final class TimeWindow extends SlidingWindow {
     }
 
     @Override
-    CircuitBreaker.Stats stats(CircuitBreaker.State state, long nowNanos) {
-        return new CircuitBreaker.Stats(state, total(nowNanos, CALLS_COUNTER), total(nowNanos, FAILURES_COUNTER),
-                total(nowNanos, SLOW_COUNTER));
+    CircuitBreaker.Stats stats(CircuitBreaker.State state) {
+        return new CircuitBreaker.Stats(state, total(CALLS_COUNTER), total(FAILURES_COUNTER), total(SLOW_COUNTER));
     }
 
     static final int CALLS_COUNTER = 0;
@@ -132,10 +109,10 @@ final class TimeWindow extends SlidingWindow {
 
     /**
      * @param counter {@link #CALLS_COUNTER}, {@link #FAILURES_COUNTER} or {@link #SLOW_COUNTER}
-     * @return that counter summed over the buckets in the window ending at {@code nowNanos}
+     * @return that counter summed over the buckets in the window
      */
-    long total(long nowNanos, int counter) {
-        long newest = Math.floorDiv(nowNanos, bucketNanos);
+    long total(int counter) {
+        long newest = ((Bucket) CURRENT.getAcquire(this)).period;
         long sum = 0;
         for (int i = 0; i < buckets; i++) {
             Bucket bucket = ring.get(i);
@@ -149,6 +126,51 @@ final class TimeWindow extends SlidingWindow {
     @Override
     public String toString() {
         return "TimeWindow[" + buckets + " x " + bucketNanos + " ns]";
+    }
+
+    /**
+     * The timer task: installs the bucket of the period it runs in, then schedules itself at the next
+     * period's start. One instance per window, reused for every period.
+     */
+    private static final class Rollover implements Runnable {
+        private final WeakReference<TimeWindow> window;
+        private final Scheduler scheduler;
+        private final long bucketNanos;
+        private volatile boolean stopped;
+        private volatile Scheduler.Task next;
+
+        Rollover(TimeWindow window, Scheduler scheduler, long bucketNanos) {
+            this.window = new WeakReference<>(window);
+            this.scheduler = scheduler;
+            this.bucketNanos = bucketNanos;
+        }
+
+        @Override
+        public void run() {
+            TimeWindow target = window.get();
+            if (target == null || stopped) {
+                return; // collected or stopped: the chain of timers ends here
+            }
+            long period = Math.floorDiv(scheduler.ticker().read(), bucketNanos);
+            target.install(period);
+            target = null; // hold the window only weakly while waiting
+            next = scheduler.scheduleAt(this, (period + 1) * bucketNanos);
+            if (stopped) { // stop() raced with the scheduling above: cancel what it could not see
+                cancel();
+            }
+        }
+
+        void stop() {
+            stopped = true;
+            cancel();
+        }
+
+        private void cancel() {
+            Scheduler.Task task = next;
+            if (task != null) {
+                task.cancel();
+            }
+        }
     }
 
     /** One period's counts. The counters only grow; the object is replaced, never reset. */
@@ -169,19 +191,12 @@ final class TimeWindow extends SlidingWindow {
         }
 
         final long period;
-        final long start;
         volatile long calls;
         volatile long failures;
         volatile long slow;
 
-        Bucket(long period, long bucketNanos, int code) {
+        Bucket(long period) {
             this.period = period;
-            this.start = period == Long.MIN_VALUE ? Long.MAX_VALUE : period * bucketNanos;
-            if (code != 0) {
-                calls = 1; // plain initial writes, published by the CAS that installs the bucket
-                failures = isFailure(code) ? 1 : 0;
-                slow = isSlow(code) ? 1 : 0;
-            }
         }
 
         void add(int code) {
