@@ -20,7 +20,7 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * The cost of a hedge when no hedge is needed: an asynchronous call that answers well before the hedge
  * delay (1 s, one hedge at most), so only the first attempt runs. Neither peer hedges (resilience4j
- * 2.2.0 and Failsafe 3.3.2 have no hedging policy), so Vigil's {@link Hedge} is compared with the same
+ * 2.4.0 and Failsafe 3.3.2 have no hedging policy), so Vigil's {@link Hedge} is compared with the same
  * call and no policy.
  *
  * <p>Compares:

@@ -19,7 +19,7 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * The cost of each {@link RetryBudget} operation a retry or hedge makes, for both built-in kinds, on a
  * budget shared by every benchmark thread (so {@code -t 2} and {@code -t 4} show contention on it).
- * Neither peer has a retry budget (resilience4j 2.2.0 and Failsafe 3.3.2 bound retries per call only),
+ * Neither peer has a retry budget (resilience4j 2.4.0 and Failsafe 3.3.2 bound retries per call only),
  * so there is nothing to compare with but the operations themselves.
  *
  * <p>{@code RetryBudget.tokenBucket()} (gRPC-style; one padded {@code long} updated by CAS):

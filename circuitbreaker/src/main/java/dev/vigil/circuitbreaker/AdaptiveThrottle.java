@@ -74,6 +74,7 @@ public final class AdaptiveThrottle implements AdmissionPolicy {
     private final RandomGenerator random;
     private final EventPublisher events;
     private final TimeWindow window;
+    private final String rejectionPrefix;
 
     private final LongAdder accepted = new LongAdder();
     private final LongAdder failed = new LongAdder();
@@ -92,6 +93,7 @@ public final class AdaptiveThrottle implements AdmissionPolicy {
         this.random = builder.random;
         this.events = EventPublisher.of(builder.listeners);
         this.window = new TimeWindow(bucketNanos, buckets, builder.scheduler);
+        this.rejectionPrefix = "adaptive throttle '" + name + "' rejected the call locally: the dependency accepted ";
     }
 
     /** @return a builder with the defaults described on {@link Builder} */
@@ -145,11 +147,11 @@ public final class AdaptiveThrottle implements AdmissionPolicy {
 
     /** @return the probability with which a call offered now would be rejected locally */
     public double rejectProbability() {
-        long notAccepted = window.total(TimeWindow.FAILURES_COUNTER);
+        long notAccepted = window.failures();
         if (notAccepted == 0) {
             return 0.0; // requests == accepts, and K >= 1: the healthy path sums one counter
         }
-        long requests = window.total(TimeWindow.CALLS_COUNTER);
+        long requests = window.calls();
         if (requests < minimumRequests) {
             return 0.0;
         }
@@ -158,13 +160,13 @@ public final class AdaptiveThrottle implements AdmissionPolicy {
         return probability <= 0.0 ? 0.0 : Math.min(probability, maxRejectProbability);
     }
 
+    /** Allocates only the exception and its message (no formatting machinery): this is the overload path. */
     @Override
     public RejectedException rejection() {
-        long requests = window.total(TimeWindow.CALLS_COUNTER);
-        long accepts = requests - window.total(TimeWindow.FAILURES_COUNTER);
-        return new LoadShedException(name, "adaptive throttle '" + name + "' rejected the call locally: the dependency accepted "
-                + accepts + " of " + requests + " requests in the last " + Duration.ofNanos(bucketNanos * buckets)
-                + String.format(" (reject probability %.3f)", rejectProbability()), -1L);
+        long requests = window.calls();
+        long accepts = requests - window.failures();
+        return new LoadShedException(name, rejectionPrefix + accepts + " of " + requests + " recent requests (reject probability "
+                + rejectProbability() + ")", -1L);
     }
 
     @Override

@@ -59,7 +59,9 @@ import org.slf4j.LoggerFactory;
  *       {@link Builder#automaticTransitionToHalfOpen}.</li>
  *   <li>{@link State#HALF_OPEN}: at most {@link Builder#permittedCallsInHalfOpen permittedCallsInHalfOpen}
  *       probes are in flight or recorded at any moment, under any concurrency; other calls are rejected.
- *       A probe that is cancelled, interrupted, or whose outcome the classifier ignores frees its slot.
+ *       A probe that is cancelled or interrupted (as when an enclosing {@link dev.vigil.core.Timeout}
+ *       gives up on it), or whose outcome the classifier ignores, frees its slot; a probe that fails,
+ *       by an inner timeout among others, is a recorded failure.
  *       When that many probes are recorded, the breaker closes if their failure rate and slow-call rate
  *       are below the thresholds, and opens again otherwise. With
  *       {@link Builder#maxWaitInHalfOpen maxWaitInHalfOpen}, it decides when that time is up on what
@@ -190,6 +192,7 @@ public final class CircuitBreaker implements AdmissionPolicy {
     private final Scheduler scheduler;
     private final Ticker ticker;
     private final EventPublisher events;
+    private final String messagePrefix;
 
     private final LongAdder successes = new LongAdder();
     private final LongAdder failures = new LongAdder();
@@ -228,6 +231,7 @@ public final class CircuitBreaker implements AdmissionPolicy {
         this.scheduler = builder.scheduler;
         this.ticker = builder.scheduler.ticker();
         this.events = EventPublisher.of(builder.listeners);
+        this.messagePrefix = "circuit breaker '" + name + "' is ";
         this.phase = new Phase(State.CLOSED, 0, newWindow(), ticker.read(), 0L, 0, 0L);
     }
 
@@ -343,22 +347,27 @@ public final class CircuitBreaker implements AdmissionPolicy {
     public RejectedException rejection() {
         Phase p = current();
         long now = ticker.read();
+        long retryAfter = retryAfterNanos(p, now);
         String message;
         switch (p.state) {
             case OPEN:
-                message = "circuit breaker '" + name + "' is OPEN; calls are permitted again in "
-                        + Duration.ofNanos(Math.max(0L, p.openUntilNanos - now));
+                // Concatenation only (no Duration or Formatter): this is the path every rejected call takes.
+                message = messagePrefix + "OPEN; calls are permitted again in " + ceilMillis(retryAfter) + " ms";
                 break;
             case HALF_OPEN:
-                message = "circuit breaker '" + name + "' is HALF_OPEN and all " + permittedInHalfOpen + " probe calls are taken";
+                message = messagePrefix + "HALF_OPEN and all " + permittedInHalfOpen + " probe calls are taken";
                 break;
             case FORCED_OPEN:
-                message = "circuit breaker '" + name + "' is FORCED_OPEN";
+                message = messagePrefix + "FORCED_OPEN";
                 break;
             default:
-                message = "circuit breaker '" + name + "' rejected the call, then changed to " + p.state;
+                message = messagePrefix + p.state + " (it rejected the call, then changed state)";
         }
-        return new CallNotPermittedException(name, message, retryAfterNanos(p, now));
+        return new CallNotPermittedException(name, message, retryAfter);
+    }
+
+    private static long ceilMillis(long nanos) {
+        return nanos <= 0 ? 0 : (nanos + 999_999) / 1_000_000;
     }
 
     // ------------------------------------------------------------------ outcomes

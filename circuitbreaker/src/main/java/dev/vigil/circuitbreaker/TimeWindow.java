@@ -16,9 +16,10 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * bucket of a call: a timer on the {@link Scheduler} installs the bucket of each new period at the
  * period's start (one clock read and one small object per bucket period, not per call: with 1 s
  * buckets, one a second), and {@code current} points to it. A record adds to {@code current}'s counters
- * (XADD). The totals are the sums of the cells whose period lies within {@code buckets} periods of
- * {@code current}'s, so an expired bucket never counts, however long it sat idle (full 64-bit periods,
- * no wrap-around), and periods the timer skipped (it ran late) simply have no bucket.
+ * (XADD). When it installs a bucket, the timer also sums the cells whose period lies within the window
+ * (full 64-bit periods: an expired bucket never counts, however long it sat idle, and periods the timer
+ * skipped because it ran late simply have no bucket) and stores those totals in the new bucket, so the
+ * window's totals are one bucket's fields plus its counters: reading them is O(1), not a scan.
  *
  * <p>Placement is therefore by the scheduler's time: a call completing just after a period starts but
  * before the timer has run counts in the previous bucket. Under a
@@ -35,7 +36,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * finds a bucket by an acquire load sees its final {@code period}. Counter adds are XADDs; totals read
  * each counter with a volatile read: not one snapshot across buckets, and a verdict may include a
  * record that finished just after it began, an order it could have had anyway. A record that read
- * {@code current} just before a rollover adds to the previous bucket, which is still in the window.
+ * {@code current} just before a rollover adds to the previous bucket after the timer summed it: it is
+ * missing from the totals for one period, until the next rollover sums that bucket again.
  */
 final class TimeWindow extends SlidingWindow {
     private static final VarHandle CURRENT;
@@ -66,10 +68,23 @@ final class TimeWindow extends SlidingWindow {
         rollover.run();
     }
 
-    /** Installs the bucket of {@code period}; called by the timer only. */
+    /**
+     * Installs the bucket of {@code period}, carrying the totals of the window's older buckets (periods
+     * {@code period - buckets + 1} to {@code period - 1}), so that reading the window's totals takes one
+     * bucket, not a scan. Called by the timer only.
+     */
     private void install(long period) {
-        Bucket fresh = new Bucket(period);
-        ring.set((int) Math.floorMod(period, (long) buckets), fresh); // volatile store: fields published first
+        long calls = 0, failures = 0, slow = 0;
+        for (int i = 0; i < buckets; i++) {
+            Bucket bucket = ring.get(i);
+            if (bucket != null && bucket.period > period - buckets && bucket.period < period) {
+                calls += bucket.calls;
+                failures += bucket.failures;
+                slow += bucket.slow;
+            }
+        }
+        Bucket fresh = new Bucket(period, calls, failures, slow);
+        ring.set((int) Math.floorMod(period, (long) buckets), fresh); // volatile store: final fields published first
         CURRENT.setRelease(this, fresh);
     }
 
@@ -85,42 +100,28 @@ final class TimeWindow extends SlidingWindow {
 
     @Override
     int verdict(Thresholds thresholds) {
-        long newest = ((Bucket) CURRENT.getAcquire(this)).period;
-        long calls = 0, failures = 0, slow = 0;
-        for (int i = 0; i < buckets; i++) {
-            Bucket bucket = ring.get(i);
-            if (bucket != null && bucket.period > newest - buckets && bucket.period <= newest) {
-                calls += bucket.calls;
-                failures += bucket.failures;
-                slow += bucket.slow;
-            }
-        }
-        return thresholds.verdict(calls, failures, slow);
+        Bucket current = (Bucket) CURRENT.getAcquire(this); // one bucket: its counts plus the older buckets' totals
+        return thresholds.verdict(current.closedCalls + current.calls, current.closedFailures + current.failures,
+                current.closedSlow + current.slow);
     }
 
     @Override
     CircuitBreaker.Stats stats(CircuitBreaker.State state) {
-        return new CircuitBreaker.Stats(state, total(CALLS_COUNTER), total(FAILURES_COUNTER), total(SLOW_COUNTER));
+        Bucket current = (Bucket) CURRENT.getAcquire(this);
+        return new CircuitBreaker.Stats(state, current.closedCalls + current.calls, current.closedFailures + current.failures,
+                current.closedSlow + current.slow);
     }
 
-    static final int CALLS_COUNTER = 0;
-    static final int FAILURES_COUNTER = 1;
-    static final int SLOW_COUNTER = 2;
+    /** @return recorded calls in the window */
+    long calls() {
+        Bucket current = (Bucket) CURRENT.getAcquire(this);
+        return current.closedCalls + current.calls;
+    }
 
-    /**
-     * @param counter {@link #CALLS_COUNTER}, {@link #FAILURES_COUNTER} or {@link #SLOW_COUNTER}
-     * @return that counter summed over the buckets in the window
-     */
-    long total(int counter) {
-        long newest = ((Bucket) CURRENT.getAcquire(this)).period;
-        long sum = 0;
-        for (int i = 0; i < buckets; i++) {
-            Bucket bucket = ring.get(i);
-            if (bucket != null && bucket.period > newest - buckets && bucket.period <= newest) {
-                sum += counter == CALLS_COUNTER ? bucket.calls : counter == FAILURES_COUNTER ? bucket.failures : bucket.slow;
-            }
-        }
-        return sum;
+    /** @return recorded failures in the window */
+    long failures() {
+        Bucket current = (Bucket) CURRENT.getAcquire(this);
+        return current.closedFailures + current.failures;
     }
 
     @Override
@@ -173,8 +174,41 @@ final class TimeWindow extends SlidingWindow {
         }
     }
 
-    /** One period's counts. The counters only grow; the object is replaced, never reset. */
-    static final class Bucket {
+    /**
+     * The fields of a bucket that are read on every admission or only written on failures: its period,
+     * the totals of the older buckets at its start, and its failure and slow counts.
+     */
+    abstract static class BucketCold {
+        final long period;
+        final long closedCalls;
+        final long closedFailures;
+        final long closedSlow;
+        volatile long failures;
+        volatile long slow;
+
+        BucketCold(long period, long closedCalls, long closedFailures, long closedSlow) {
+            this.period = period;
+            this.closedCalls = closedCalls;
+            this.closedFailures = closedFailures;
+            this.closedSlow = closedSlow;
+        }
+    }
+
+    /** Padding: keeps {@code calls}, added to by every record, off the line the cold fields are read from. */
+    abstract static class BucketPad extends BucketCold {
+        long p00, p01, p02, p03, p04, p05, p06, p07;
+
+        BucketPad(long period, long closedCalls, long closedFailures, long closedSlow) {
+            super(period, closedCalls, closedFailures, closedSlow);
+        }
+    }
+
+    /**
+     * One period's counts, and the totals of the window's older buckets when the period began. The
+     * counters only grow; the object is replaced, never reset. Superclass fields come first in the
+     * layout, so {@code calls} sits after the padding.
+     */
+    static final class Bucket extends BucketPad {
         private static final VarHandle CALLS;
         private static final VarHandle FAILURES;
         private static final VarHandle SLOW_CALLS;
@@ -183,20 +217,18 @@ final class TimeWindow extends SlidingWindow {
             try {
                 MethodHandles.Lookup lookup = MethodHandles.lookup();
                 CALLS = lookup.findVarHandle(Bucket.class, "calls", long.class);
-                FAILURES = lookup.findVarHandle(Bucket.class, "failures", long.class);
-                SLOW_CALLS = lookup.findVarHandle(Bucket.class, "slow", long.class);
+                FAILURES = lookup.findVarHandle(BucketCold.class, "failures", long.class);
+                SLOW_CALLS = lookup.findVarHandle(BucketCold.class, "slow", long.class);
             } catch (ReflectiveOperationException e) {
                 throw new ExceptionInInitializerError(e);
             }
         }
 
-        final long period;
         volatile long calls;
-        volatile long failures;
-        volatile long slow;
+        long q00, q01, q02, q03, q04, q05, q06, q07;
 
-        Bucket(long period) {
-            this.period = period;
+        Bucket(long period, long closedCalls, long closedFailures, long closedSlow) {
+            super(period, closedCalls, closedFailures, closedSlow);
         }
 
         void add(int code) {
