@@ -17,6 +17,7 @@ import dev.vigil.core.time.Ticker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.random.RandomGenerator;
@@ -29,7 +30,8 @@ import java.util.random.RandomGenerator;
  * <p>Over a sliding time window it counts <em>requests</em> (every call offered, including those it
  * rejected locally) and <em>accepts</em> (calls the dependency handled: the classifier said
  * {@link Outcome#SUCCESS} or {@link Outcome#IGNORED}), and rejects each new call locally with
- * probability
+ * probability (a local rejection counts as a request when it happens, an admitted call when it
+ * completes; an admitted call that is cancelled before its outcome counts nothing)
  *
  * <pre>    min(maxRejectProbability, max(0, (requests - K * accepts) / (requests + 1)))</pre>
  *
@@ -165,8 +167,8 @@ public final class AdaptiveThrottle implements AdmissionPolicy {
     public RejectedException rejection() {
         long requests = window.calls();
         long accepts = requests - window.failures();
-        return new LoadShedException(name, rejectionPrefix + accepts + " of " + requests + " recent requests (reject probability "
-                + rejectProbability() + ")", -1L);
+        return new LoadShedException(name, rejectionPrefix + accepts + " of " + requests + " recent requests, this one included"
+                + " (reject probability now " + rejectProbability() + ")", -1L);
     }
 
     @Override
@@ -195,7 +197,7 @@ public final class AdaptiveThrottle implements AdmissionPolicy {
     @Override
     public Health health() {
         double probability = rejectProbability();
-        return probability > 0.0 ? Health.degraded(String.format("throttling: rejecting %.1f%% of calls locally", probability * 100))
+        return probability > 0.0 ? Health.degraded(String.format(Locale.ROOT, "throttling: rejecting %.1f%% of calls locally", probability * 100))
                 : Health.up();
     }
 

@@ -20,6 +20,7 @@ import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -295,15 +296,12 @@ public final class CircuitBreaker implements AdmissionPolicy {
                 case DISABLED:
                     return p.permit; // no write: admission in the closed state is one volatile read
                 case HALF_OPEN: {
-                    long permit = p.tryAcquireProbe(permittedInHalfOpen);
-                    if (permit != REJECTED) {
-                        return permit;
-                    }
                     if (maxWaitInHalfOpenNanos > 0 && ticker.read() - p.enteredNanos >= maxWaitInHalfOpenNanos) {
-                        decideAfterMaxWait(p); // the timer may be late or absent; decide now, then look again
+                        decideAfterMaxWait(p); // the timer may be late; the time is up, so decide now and look again
                         continue;
                     }
-                    return reject(p, READ_CLOCK);
+                    long permit = p.tryAcquireProbe(permittedInHalfOpen);
+                    return permit != REJECTED ? permit : reject(p, READ_CLOCK);
                 }
                 case OPEN: {
                     long now = ticker.read();
@@ -436,9 +434,9 @@ public final class CircuitBreaker implements AdmissionPolicy {
 
     private String describe(int verdict, Stats stats) {
         if (verdict == SlidingWindow.FAILURE_RATE_EXCEEDED) {
-            return String.format("failure rate %.1f%% >= %s%% over %d calls", stats.failureRate(), thresholds.failureRatePercent(), stats.calls());
+            return String.format(Locale.ROOT, "failure rate %.1f%% >= %s%% over %d calls", stats.failureRate(), thresholds.failureRatePercent(), stats.calls());
         }
-        return String.format("slow-call rate %.1f%% >= %s%% over %d calls", stats.slowCallRate(), thresholds.slowCallRatePercent(), stats.calls());
+        return String.format(Locale.ROOT, "slow-call rate %.1f%% >= %s%% over %d calls", stats.slowCallRate(), thresholds.slowCallRatePercent(), stats.calls());
     }
 
     @Override
@@ -623,7 +621,14 @@ public final class CircuitBreaker implements AdmissionPolicy {
 
     // ------------------------------------------------------------------ observation
 
-    /** @return what the window holds now (or, half-open, the probes); allocates */
+    /**
+     * Returns what the breaker judges by: in {@code CLOSED} and {@code DISABLED} the window; in
+     * {@code HALF_OPEN} the probes recorded so far; in {@code OPEN} after a trip, the window as it was when
+     * it tripped (frozen); otherwise (opened by hand or after failed probes, {@code FORCED_OPEN}) zeros.
+     * Allocates.
+     *
+     * @return the snapshot
+     */
     public Stats stats() {
         Phase p = current();
         if (p.state == State.HALF_OPEN) {
@@ -685,7 +690,10 @@ public final class CircuitBreaker implements AdmissionPolicy {
         return ignored.sum();
     }
 
-    /** @return calls that took at least the slow-call duration (0 when slow calls are not tracked) */
+    /**
+     * @return recorded calls (successes and failures, not ignored ones) that took at least the slow-call
+     *         duration; 0 when slow calls are not tracked
+     */
     public long slowCallCount() {
         return slowCalls.sum();
     }
@@ -753,7 +761,7 @@ public final class CircuitBreaker implements AdmissionPolicy {
          * @throws IllegalArgumentException if {@code size} is out of range
          */
         public Builder countWindow(int size) {
-            this.countWindowSize = Checks.inRange(size, 1, CountWindow.MAX_SIZE, "windowSize");
+            this.countWindowSize = Checks.inRange(size, 1, CountWindow.MAX_SIZE, "size");
             this.buckets = 0;
             this.bucketNanos = 0;
             return this;
@@ -851,7 +859,7 @@ public final class CircuitBreaker implements AdmissionPolicy {
         /**
          * Makes the open duration grow when the breaker opens again without having closed in between
          * (half-open probes failed): the n-th opening in a row stays open {@code backoff.delayNanos(n, previous)}.
-         * Closing resets n. Jitter spreads the reopening of many instances' breakers.
+         * Closing resets n, and so does a manual move to {@code FORCED_OPEN} or {@code DISABLED}. Jitter spreads the reopening of many instances' breakers.
          *
          * @param backoff the open durations; its first delay must be positive (not {@link dev.vigil.core.Jitter#full() full} jitter,
          *                which can draw 0)

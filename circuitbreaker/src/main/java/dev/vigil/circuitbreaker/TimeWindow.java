@@ -10,8 +10,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * The calls of the last {@code buckets} time buckets of {@code bucketNanos} each (the current, partial
  * bucket included), lock-free, one atomic add per successful record, and no clock read per call.
  *
- * <p><b>Algorithm.</b> Time is cut into periods of {@code bucketNanos} ({@code floorDiv(time,
- * bucketNanos)}); period {@code p} lives in ring cell {@code p mod buckets}, as a {@link Bucket} that
+ * <p><b>Algorithm.</b> Time is cut into periods of {@code bucketNanos}, aligned on multiples of it and
+ * counted from the window's creation (as differences of readings, so wrapping readings do no harm);
+ * period {@code p} lives in ring cell {@code p mod buckets}, as a {@link Bucket} that
  * carries its full period number and three counters. The window does not read the clock to find the
  * bucket of a call: a timer on the {@link Scheduler} installs the bucket of each new period at the
  * period's start (one clock read and one small object per bucket period, not per call: with 1 s
@@ -137,6 +138,12 @@ final class TimeWindow extends SlidingWindow {
         private final WeakReference<TimeWindow> window;
         private final Scheduler scheduler;
         private final long bucketNanos;
+        /**
+         * The start of the bucket containing the window's creation. Periods count from here, as
+         * differences of readings, so they stay right when the ticker's readings wrap past
+         * {@code Long.MAX_VALUE} (a ticker's origin is arbitrary; only differences are meaningful).
+         */
+        private final long origin;
         private volatile boolean stopped;
         private volatile Scheduler.Task next;
 
@@ -144,6 +151,7 @@ final class TimeWindow extends SlidingWindow {
             this.window = new WeakReference<>(window);
             this.scheduler = scheduler;
             this.bucketNanos = bucketNanos;
+            this.origin = Math.floorDiv(scheduler.ticker().read(), bucketNanos) * bucketNanos;
         }
 
         @Override
@@ -152,10 +160,10 @@ final class TimeWindow extends SlidingWindow {
             if (target == null || stopped) {
                 return; // collected or stopped: the chain of timers ends here
             }
-            long period = Math.floorDiv(scheduler.ticker().read(), bucketNanos);
+            long period = Math.floorDiv(scheduler.ticker().read() - origin, bucketNanos);
             target.install(period);
             target = null; // hold the window only weakly while waiting
-            next = scheduler.scheduleAt(this, (period + 1) * bucketNanos);
+            next = scheduler.scheduleAt(this, origin + (period + 1) * bucketNanos);
             if (stopped) { // stop() raced with the scheduling above: cancel what it could not see
                 cancel();
             }

@@ -21,7 +21,7 @@ final class TimeWindows {
         long nanos = window.toNanos();
         if (nanos % buckets != 0 || (nanos / buckets) % MILLI != 0) {
             throw new IllegalArgumentException(windowParameter + " (" + window + ") must split into " + bucketsParameter + " (" + buckets
-                    + ") buckets of a whole number of milliseconds, at least 1 ms each");
+                    + ") of a whole number of milliseconds each, at least 1 ms");
         }
         return nanos / buckets;
     }

@@ -32,7 +32,7 @@ public sealed interface PolicyEvent
      * @param nanoTime   the ticker reading at the transition
      * @param from       the state left
      * @param to         the state entered
-     * @param reason     why, for people (e.g. "failure rate 62.5% >= 50%")
+     * @param reason     why, for people (e.g. "failure rate 62.5% >= 50.0% over 8 calls")
      */
     record StateChanged(String policyName, String policyKind, long nanoTime, String from, String to, String reason)
             implements PolicyEvent {
