@@ -770,7 +770,9 @@ public final class CircuitBreaker implements AdmissionPolicy {
         /**
          * Judges the calls recorded in the last {@code window}, kept in {@code buckets} buckets of
          * {@code window / buckets} each; the oldest bucket leaves the window whole, so the window spans
-         * between {@code window - window/buckets} and {@code window}.
+         * between {@code window - window/buckets} and {@code window}. A timer on the scheduler starts each
+         * bucket (so recording reads no clock): it runs once per bucket while the breaker is closed, and a
+         * {@link dev.vigil.core.time.ManualScheduler} runs it once per bucket its {@code advance} passes.
          *
          * @param window  the span, positive
          * @param buckets the number of buckets, 2 to 1,000; {@code window} must split into buckets of a
