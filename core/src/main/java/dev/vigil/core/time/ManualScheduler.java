@@ -221,7 +221,9 @@ public final class ManualScheduler implements Scheduler {
 
         @Override
         public int compareTo(Entry other) {
-            int byDue = Long.compare(due, other.due);
+            // By difference, not by value: deadlines on either side of a Long.MAX_VALUE wrap stay in order
+            // (they are always less than 2^63 ns apart: delays are capped at MAX_NANOS).
+            int byDue = Long.compare(due - other.due, 0L);
             return byDue != 0 ? byDue : Long.compare(sequence, other.sequence);
         }
     }

@@ -11,6 +11,19 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ManualSchedulerTest {
+
+    @Test
+    void deadlinesOnEitherSideOfAWrappingTickerRunInOrderWhenDue() {
+        // Ticker readings have an arbitrary origin; only differences count, also across Long.MAX_VALUE.
+        ManualScheduler scheduler = new ManualScheduler(new ManualTicker(Long.MAX_VALUE - 10));
+        List<String> ran = new ArrayList<>();
+        scheduler.schedule(() -> ran.add("before the wrap"), 5);
+        scheduler.schedule(() -> ran.add("after the wrap"), 20);
+        assertEquals(1, scheduler.advance(Duration.ofNanos(10)), "the task due 5 ns in runs");
+        assertEquals(List.of("before the wrap"), ran);
+        assertEquals(1, scheduler.advance(Duration.ofNanos(10)));
+        assertEquals(List.of("before the wrap", "after the wrap"), ran);
+    }
     private final ManualScheduler scheduler = new ManualScheduler();
     private final List<String> ran = new ArrayList<>();
 
