@@ -149,7 +149,7 @@ public final class AdaptiveThrottle implements AdmissionPolicy {
 
     /** @return the probability with which a call offered now would be rejected locally */
     public double rejectProbability() {
-        long notAccepted = window.failures();
+        long notAccepted = window.failures(); // failures first: the pair can only understate the probability
         if (notAccepted == 0) {
             return 0.0; // requests == accepts, and K >= 1: the healthy path sums one counter
         }

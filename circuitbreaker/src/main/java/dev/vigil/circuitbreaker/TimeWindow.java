@@ -34,9 +34,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *
  * <p><b>Memory ordering.</b> Only the timer writes cells and {@code current} (one task at a time: each
  * run schedules the next), with release stores after the bucket is fully built, so a reader that
- * finds a bucket by an acquire load sees its final {@code period}. Counter adds are XADDs; totals read
- * each counter with a volatile read: not one snapshot across buckets, and a verdict may include a
- * record that finished just after it began, an order it could have had anyway. A record that read
+ * finds a bucket by an acquire load sees its final {@code period}. A record is one XADD on one of the
+ * bucket's four counters; {@link #verdict} explains why reading them one by one is sound. Benign race:
+ * a record that read
  * {@code current} just before a rollover adds to the previous bucket after the timer summed it: it is
  * missing from the totals for one period, until the next rollover sums that bucket again.
  */
@@ -79,9 +79,11 @@ final class TimeWindow extends SlidingWindow {
         for (int i = 0; i < buckets; i++) {
             Bucket bucket = ring.get(i);
             if (bucket != null && bucket.period > period - buckets && bucket.period < period) {
-                calls += bucket.calls;
-                failures += bucket.failures;
-                slow += bucket.slow;
+                long fastSuccesses = bucket.fastSuccesses, fastFailures = bucket.fastFailures;
+                long slowSuccesses = bucket.slowSuccesses, slowFailures = bucket.slowFailures;
+                calls += fastSuccesses + fastFailures + slowSuccesses + slowFailures;
+                failures += fastFailures + slowFailures;
+                slow += slowSuccesses + slowFailures;
             }
         }
         Bucket fresh = new Bucket(period, calls, failures, slow);
@@ -99,30 +101,50 @@ final class TimeWindow extends SlidingWindow {
         ((Bucket) CURRENT.getAcquire(this)).add(code); // acquire: the bucket's final fields
     }
 
+    /**
+     * Judges the window. A record adds to exactly one of the bucket's four counters, so no record is ever
+     * seen half-counted; and the counters are read failures first, then successes (for the failure
+     * rate), and slow calls first, then fast ones (for the slow-call rate). Counters only grow, so the
+     * rate judged is never above the rate the window held when the last counter was read, with at least
+     * as many calls: the breaker never opens on a rate its window did not reach.
+     */
     @Override
     int verdict(Thresholds thresholds) {
-        Bucket current = (Bucket) CURRENT.getAcquire(this); // one bucket: its counts plus the older buckets' totals
-        return thresholds.verdict(current.closedCalls + current.calls, current.closedFailures + current.failures,
-                current.closedSlow + current.slow);
+        Bucket current = (Bucket) CURRENT.getAcquire(this);
+        long slowFailures = current.slowFailures, fastFailures = current.fastFailures;
+        long slowSuccesses = current.slowSuccesses, fastSuccesses = current.fastSuccesses;
+        int byFailures = thresholds.verdict(current.closedCalls + slowFailures + fastFailures + slowSuccesses + fastSuccesses,
+                current.closedFailures + slowFailures + fastFailures, 0L);
+        if (byFailures != HEALTHY || thresholds.slowCallRatePercent() == Thresholds.NONE) {
+            return byFailures;
+        }
+        slowFailures = current.slowFailures;
+        slowSuccesses = current.slowSuccesses;
+        fastFailures = current.fastFailures;
+        fastSuccesses = current.fastSuccesses;
+        return thresholds.verdict(current.closedCalls + slowFailures + slowSuccesses + fastFailures + fastSuccesses, 0L,
+                current.closedSlow + slowFailures + slowSuccesses);
     }
 
     @Override
     CircuitBreaker.Stats stats(CircuitBreaker.State state) {
         Bucket current = (Bucket) CURRENT.getAcquire(this);
-        return new CircuitBreaker.Stats(state, current.closedCalls + current.calls, current.closedFailures + current.failures,
-                current.closedSlow + current.slow);
+        long slowFailures = current.slowFailures, fastFailures = current.fastFailures;
+        long slowSuccesses = current.slowSuccesses, fastSuccesses = current.fastSuccesses;
+        return new CircuitBreaker.Stats(state, current.closedCalls + slowFailures + fastFailures + slowSuccesses + fastSuccesses,
+                current.closedFailures + slowFailures + fastFailures, current.closedSlow + slowFailures + slowSuccesses);
+    }
+
+    /** @return recorded failures in the window; read before {@link #calls()}, the pair never overstates the failure share */
+    long failures() {
+        Bucket current = (Bucket) CURRENT.getAcquire(this);
+        return current.closedFailures + current.slowFailures + current.fastFailures;
     }
 
     /** @return recorded calls in the window */
     long calls() {
         Bucket current = (Bucket) CURRENT.getAcquire(this);
-        return current.closedCalls + current.calls;
-    }
-
-    /** @return recorded failures in the window */
-    long failures() {
-        Bucket current = (Bucket) CURRENT.getAcquire(this);
-        return current.closedFailures + current.failures;
+        return current.closedCalls + current.slowFailures + current.fastFailures + current.slowSuccesses + current.fastSuccesses;
     }
 
     @Override
@@ -183,16 +205,17 @@ final class TimeWindow extends SlidingWindow {
     }
 
     /**
-     * The fields of a bucket that are read on every admission or only written on failures: its period,
-     * the totals of the older buckets at its start, and its failure and slow counts.
+     * The fields of a bucket that are read on every admission or only written on failures and slow
+     * calls: its period, the totals of the older buckets at its start, and three of its counters.
      */
     abstract static class BucketCold {
         final long period;
         final long closedCalls;
         final long closedFailures;
         final long closedSlow;
-        volatile long failures;
-        volatile long slow;
+        volatile long fastFailures;
+        volatile long slowSuccesses;
+        volatile long slowFailures;
 
         BucketCold(long period, long closedCalls, long closedFailures, long closedSlow) {
             this.period = period;
@@ -202,7 +225,7 @@ final class TimeWindow extends SlidingWindow {
         }
     }
 
-    /** Padding: keeps {@code calls}, added to by every record, off the line the cold fields are read from. */
+    /** Padding: keeps {@code fastSuccesses}, added to by every healthy record, off the line the cold fields are read from. */
     abstract static class BucketPad extends BucketCold {
         long p00, p01, p02, p03, p04, p05, p06, p07;
 
@@ -212,27 +235,30 @@ final class TimeWindow extends SlidingWindow {
     }
 
     /**
-     * One period's counts, and the totals of the window's older buckets when the period began. The
-     * counters only grow; the object is replaced, never reset. Superclass fields come first in the
-     * layout, so {@code calls} sits after the padding.
+     * One period's counts, and the totals of the window's older buckets when the period began. Each
+     * record adds to exactly one of four counters (fast or slow, success or failure), so a reader never
+     * sees part of a record. The counters only grow; the object is replaced, never reset. Superclass
+     * fields come first in the layout, so {@code fastSuccesses} sits after the padding.
      */
     static final class Bucket extends BucketPad {
-        private static final VarHandle CALLS;
-        private static final VarHandle FAILURES;
-        private static final VarHandle SLOW_CALLS;
+        private static final VarHandle FAST_SUCCESSES;
+        private static final VarHandle FAST_FAILURES;
+        private static final VarHandle SLOW_SUCCESSES;
+        private static final VarHandle SLOW_FAILURES;
 
         static {
             try {
                 MethodHandles.Lookup lookup = MethodHandles.lookup();
-                CALLS = lookup.findVarHandle(Bucket.class, "calls", long.class);
-                FAILURES = lookup.findVarHandle(BucketCold.class, "failures", long.class);
-                SLOW_CALLS = lookup.findVarHandle(BucketCold.class, "slow", long.class);
+                FAST_SUCCESSES = lookup.findVarHandle(Bucket.class, "fastSuccesses", long.class);
+                FAST_FAILURES = lookup.findVarHandle(BucketCold.class, "fastFailures", long.class);
+                SLOW_SUCCESSES = lookup.findVarHandle(BucketCold.class, "slowSuccesses", long.class);
+                SLOW_FAILURES = lookup.findVarHandle(BucketCold.class, "slowFailures", long.class);
             } catch (ReflectiveOperationException e) {
                 throw new ExceptionInInitializerError(e);
             }
         }
 
-        volatile long calls;
+        volatile long fastSuccesses;
         long q00, q01, q02, q03, q04, q05, q06, q07;
 
         Bucket(long period, long closedCalls, long closedFailures, long closedSlow) {
@@ -240,13 +266,10 @@ final class TimeWindow extends SlidingWindow {
         }
 
         void add(int code) {
-            CALLS.getAndAdd(this, 1L); // XADD
-            if (isFailure(code)) {
-                FAILURES.getAndAdd(this, 1L);
-            }
-            if (isSlow(code)) {
-                SLOW_CALLS.getAndAdd(this, 1L);
-            }
+            // One XADD on one counter: the record is counted whole or not at all.
+            VarHandle counter = isFailure(code) ? (isSlow(code) ? SLOW_FAILURES : FAST_FAILURES)
+                    : (isSlow(code) ? SLOW_SUCCESSES : FAST_SUCCESSES);
+            counter.getAndAdd(this, 1L);
         }
     }
 }
