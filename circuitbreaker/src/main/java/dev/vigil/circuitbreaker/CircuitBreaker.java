@@ -404,7 +404,7 @@ public final class CircuitBreaker implements AdmissionPolicy {
             case HALF_OPEN: {
                 long word = p.completeProbe(code);
                 if (code != 0 && Phase.recorded(word) == permittedInHalfOpen) {
-                    decideOnProbes(p, word); // only the record that completes the count sees this value
+                    decide(p, word, ""); // only the record that completes the count sees this value
                 }
                 break;
             }
@@ -447,31 +447,33 @@ public final class CircuitBreaker implements AdmissionPolicy {
         }
     }
 
-    private void decideOnProbes(Phase p, long word) {
-        int recorded = Phase.recorded(word);
-        int verdict = probeThresholds.verdict(recorded, Phase.failed(word), Phase.slow(word));
+    /**
+     * Decides a half-open phase on the probes recorded in {@code word}: closed if their rates are below
+     * the thresholds, open otherwise (and open if none was recorded, which only the max wait can see).
+     *
+     * @param why prefixed to the transition's reason ("" when the last permitted probe decides)
+     */
+    private void decide(Phase p, long word, String why) {
+        Stats probes = probeStats(word);
+        if (probes.calls() == 0) {
+            transition(p, State.OPEN, "no probe call completed within the max wait in half-open", READ_CLOCK);
+            return;
+        }
+        int verdict = probeThresholds.verdict(probes.calls(), probes.failedCalls(), probes.slowCalls());
         if (verdict == SlidingWindow.HEALTHY) {
-            transition(p, State.CLOSED, recorded + " probe calls: " + Phase.failed(word) + " failed, " + Phase.slow(word) + " slow", READ_CLOCK);
+            transition(p, State.CLOSED, why + probes.calls() + " probe calls: " + probes.failedCalls() + " failed, "
+                    + probes.slowCalls() + " slow", READ_CLOCK);
         } else {
-            transition(p, State.OPEN, "probe calls: " + describe(verdict, new Stats(State.HALF_OPEN, recorded, Phase.failed(word), Phase.slow(word))), READ_CLOCK);
+            transition(p, State.OPEN, why + "probe calls: " + describe(verdict, probes), READ_CLOCK);
         }
     }
 
     private void decideAfterMaxWait(Phase p) {
-        long word = p.probes();
-        int recorded = Phase.recorded(word);
-        if (recorded == 0) {
-            transition(p, State.OPEN, "no probe call completed within the max wait in half-open", READ_CLOCK);
-            return;
-        }
-        int verdict = probeThresholds.verdict(recorded, Phase.failed(word), Phase.slow(word));
-        if (verdict == SlidingWindow.HEALTHY) {
-            transition(p, State.CLOSED, "max wait in half-open: " + recorded + " probe calls, " + Phase.failed(word)
-                    + " failed, " + Phase.slow(word) + " slow", READ_CLOCK);
-        } else {
-            transition(p, State.OPEN, "max wait in half-open: probe calls: "
-                    + describe(verdict, new Stats(State.HALF_OPEN, recorded, Phase.failed(word), Phase.slow(word))), READ_CLOCK);
-        }
+        decide(p, p.probes(), "max wait in half-open: ");
+    }
+
+    private static Stats probeStats(long word) {
+        return new Stats(State.HALF_OPEN, Phase.recorded(word), Phase.failed(word), Phase.slow(word));
     }
 
     // ------------------------------------------------------------------ transitions
@@ -632,8 +634,7 @@ public final class CircuitBreaker implements AdmissionPolicy {
     public Stats stats() {
         Phase p = current();
         if (p.state == State.HALF_OPEN) {
-            long word = p.probes();
-            return new Stats(State.HALF_OPEN, Phase.recorded(word), Phase.failed(word), Phase.slow(word));
+            return probeStats(p.probes());
         }
         if (p.window == null) {
             return new Stats(p.state, 0, 0, 0);

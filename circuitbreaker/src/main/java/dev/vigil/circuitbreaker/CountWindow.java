@@ -110,21 +110,27 @@ final class CountWindow extends CountWindowPadTail {
     @Override
     int verdict(Thresholds thresholds) {
         long packed = totals; // one volatile read: the three fields of one moment
-        long calls = low(packed);
-        long rest = (packed - calls) >> FIELD_BITS;
-        long failures = low(rest);
-        long slow = (rest - failures) >> FIELD_BITS;
-        return thresholds.verdict(calls, failures, slow);
+        return thresholds.verdict(calls(packed), failures(packed), slow(packed));
     }
 
     @Override
     CircuitBreaker.Stats stats(CircuitBreaker.State state) {
         long packed = totals;
-        long calls = low(packed);
-        long rest = (packed - calls) >> FIELD_BITS;
-        long failures = low(rest);
-        long slow = (rest - failures) >> FIELD_BITS;
-        return new CircuitBreaker.Stats(state, Math.max(0, calls), Math.max(0, failures), Math.max(0, slow));
+        // Between a swap and its add a field can be transiently negative (class comment): show 0.
+        return new CircuitBreaker.Stats(state, Math.max(0, calls(packed)), Math.max(0, failures(packed)), Math.max(0, slow(packed)));
+    }
+
+    private static long calls(long packed) {
+        return low(packed);
+    }
+
+    private static long failures(long packed) {
+        return low((packed - low(packed)) >> FIELD_BITS);
+    }
+
+    private static long slow(long packed) {
+        long rest = (packed - low(packed)) >> FIELD_BITS;
+        return (rest - low(rest)) >> FIELD_BITS;
     }
 
     /** The low 21-bit field, sign-extended. */

@@ -79,11 +79,9 @@ final class TimeWindow extends SlidingWindow {
         for (int i = 0; i < buckets; i++) {
             Bucket bucket = ring.get(i);
             if (bucket != null && bucket.period > period - buckets && bucket.period < period) {
-                long fastSuccesses = bucket.fastSuccesses, fastFailures = bucket.fastFailures;
-                long slowSuccesses = bucket.slowSuccesses, slowFailures = bucket.slowFailures;
-                calls += fastSuccesses + fastFailures + slowSuccesses + slowFailures;
-                failures += fastFailures + slowFailures;
-                slow += slowSuccesses + slowFailures;
+                calls += bucket.ownCalls();
+                failures += bucket.ownFailures();
+                slow += bucket.ownSlow();
             }
         }
         Bucket fresh = new Bucket(period, calls, failures, slow);
@@ -111,40 +109,31 @@ final class TimeWindow extends SlidingWindow {
     @Override
     int verdict(Thresholds thresholds) {
         Bucket current = (Bucket) CURRENT.getAcquire(this);
-        long slowFailures = current.slowFailures, fastFailures = current.fastFailures;
-        long slowSuccesses = current.slowSuccesses, fastSuccesses = current.fastSuccesses;
-        int byFailures = thresholds.verdict(current.closedCalls + slowFailures + fastFailures + slowSuccesses + fastSuccesses,
-                current.closedFailures + slowFailures + fastFailures, 0L);
+        long failures = current.failures(); // failures before calls: see above
+        int byFailures = thresholds.verdict(current.calls(), failures, 0L);
         if (byFailures != HEALTHY || thresholds.slowCallRatePercent() == Thresholds.NONE) {
             return byFailures;
         }
-        slowFailures = current.slowFailures;
-        slowSuccesses = current.slowSuccesses;
-        fastFailures = current.fastFailures;
-        fastSuccesses = current.fastSuccesses;
-        return thresholds.verdict(current.closedCalls + slowFailures + slowSuccesses + fastFailures + fastSuccesses, 0L,
-                current.closedSlow + slowFailures + slowSuccesses);
+        long slow = current.slow(); // slow calls before calls
+        return thresholds.verdict(current.calls(), 0L, slow);
     }
 
     @Override
     CircuitBreaker.Stats stats(CircuitBreaker.State state) {
         Bucket current = (Bucket) CURRENT.getAcquire(this);
-        long slowFailures = current.slowFailures, fastFailures = current.fastFailures;
-        long slowSuccesses = current.slowSuccesses, fastSuccesses = current.fastSuccesses;
-        return new CircuitBreaker.Stats(state, current.closedCalls + slowFailures + fastFailures + slowSuccesses + fastSuccesses,
-                current.closedFailures + slowFailures + fastFailures, current.closedSlow + slowFailures + slowSuccesses);
+        long failures = current.failures();
+        long slow = current.slow();
+        return new CircuitBreaker.Stats(state, current.calls(), failures, slow);
     }
 
     /** @return recorded failures in the window; read before {@link #calls()}, the pair never overstates the failure share */
     long failures() {
-        Bucket current = (Bucket) CURRENT.getAcquire(this);
-        return current.closedFailures + current.slowFailures + current.fastFailures;
+        return ((Bucket) CURRENT.getAcquire(this)).failures();
     }
 
     /** @return recorded calls in the window */
     long calls() {
-        Bucket current = (Bucket) CURRENT.getAcquire(this);
-        return current.closedCalls + current.slowFailures + current.fastFailures + current.slowSuccesses + current.fastSuccesses;
+        return ((Bucket) CURRENT.getAcquire(this)).calls();
     }
 
     @Override
@@ -263,6 +252,36 @@ final class TimeWindow extends SlidingWindow {
 
         Bucket(long period, long closedCalls, long closedFailures, long closedSlow) {
             super(period, closedCalls, closedFailures, closedSlow);
+        }
+
+        /** @return this bucket's own failed calls (failure counters read first) */
+        long ownFailures() {
+            return slowFailures + fastFailures;
+        }
+
+        /** @return this bucket's own slow calls */
+        long ownSlow() {
+            return slowFailures + slowSuccesses;
+        }
+
+        /** @return this bucket's own calls */
+        long ownCalls() {
+            return slowFailures + fastFailures + slowSuccesses + fastSuccesses;
+        }
+
+        /** @return the window's failed calls: the older buckets' at this bucket's start, plus its own */
+        long failures() {
+            return closedFailures + ownFailures();
+        }
+
+        /** @return the window's slow calls */
+        long slow() {
+            return closedSlow + ownSlow();
+        }
+
+        /** @return the window's calls */
+        long calls() {
+            return closedCalls + ownCalls();
         }
 
         void add(int code) {

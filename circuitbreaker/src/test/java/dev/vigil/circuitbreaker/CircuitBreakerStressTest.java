@@ -1,9 +1,9 @@
 package dev.vigil.circuitbreaker;
 
+import dev.vigil.core.testing.VirtualThreads;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.vigil.circuitbreaker.CircuitBreaker.State;
 import dev.vigil.core.AdmissionPolicy;
@@ -11,7 +11,6 @@ import dev.vigil.core.Outcome;
 import dev.vigil.core.Permits;
 import dev.vigil.core.time.ManualScheduler;
 import java.lang.reflect.Field;
-import java.lang.reflect.Method;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -69,7 +68,7 @@ class CircuitBreakerStressTest {
 
     @Test
     void halfOpenNeverAdmitsMoreThanItsProbesOnVirtualThreads() throws Exception {
-        ExecutorService executor = virtualThreads();
+        ExecutorService executor = VirtualThreads.executor();
         try {
             hammerHalfOpen(executor, VIRTUAL_THREADS, VIRTUAL_CALLS);
         } finally {
@@ -156,7 +155,7 @@ class CircuitBreakerStressTest {
 
     @Test
     void cyclesNeverAdmitMoreThanTheProbesOfEachHalfOpenOnVirtualThreads() throws Exception {
-        ExecutorService executor = virtualThreads();
+        ExecutorService executor = VirtualThreads.executor();
         try {
             hammerCycles(executor, VIRTUAL_THREADS, VIRTUAL_CALLS);
         } finally {
@@ -424,12 +423,5 @@ class CircuitBreakerStressTest {
         for (Future<?> future : futures) {
             future.get(120, TimeUnit.SECONDS);
         }
-    }
-
-    /** {@code Executors.newVirtualThreadPerTaskExecutor()}, by reflection: the tests compile for release 17. */
-    private static ExecutorService virtualThreads() throws ReflectiveOperationException {
-        assumeTrue(Runtime.version().feature() >= 21, "virtual threads need JDK 21+ (CI runs this on JDK 25)");
-        Method factory = Executors.class.getMethod("newVirtualThreadPerTaskExecutor");
-        return (ExecutorService) factory.invoke(null);
     }
 }

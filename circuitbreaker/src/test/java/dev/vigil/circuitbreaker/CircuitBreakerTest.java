@@ -705,7 +705,7 @@ class CircuitBreakerTest {
         assertEquals(State.HALF_OPEN, breaker.state());
         scheduler.advance(Duration.ofMillis(1));
         assertEquals(State.CLOSED, breaker.state(), "decided on time with one healthy probe");
-        assertEquals("max wait in half-open: 1 probe calls, 0 failed, 0 slow", lastTransition().reason());
+        assertEquals("max wait in half-open: 1 probe calls: 0 failed, 0 slow", lastTransition().reason());
         // The probe that hung past the decision does not count in the new window.
         breaker.complete(hanging, Outcome.FAILURE, 0L);
         assertStats(breaker, State.CLOSED, 0, 0, 0);

@@ -1,12 +1,11 @@
 package dev.vigil.core;
 
+import dev.vigil.core.testing.VirtualThreads;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.lang.reflect.Method;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,9 +42,7 @@ class ConcurrencyStressTest {
 
     @Test
     void virtualThreadsEndEveryPermitExactlyOnce() throws Exception {
-        assumeTrue(Runtime.version().feature() >= 21, "virtual threads need JDK 21+ (CI runs this on JDK 25)");
-        Method factory = Executors.class.getMethod("newVirtualThreadPerTaskExecutor");
-        ExecutorService executor = (ExecutorService) factory.invoke(null);
+        ExecutorService executor = VirtualThreads.executor();
         try {
             hammer(executor, 200);
         } finally {
@@ -55,9 +52,7 @@ class ConcurrencyStressTest {
 
     @Test
     void timeoutsOnVirtualThreadsInterruptTheBlockedCallAndLeakNothing() throws Exception {
-        assumeTrue(Runtime.version().feature() >= 21, "virtual threads need JDK 21+ (CI runs this on JDK 25)");
-        Method factory = Executors.class.getMethod("newVirtualThreadPerTaskExecutor");
-        ExecutorService executor = (ExecutorService) factory.invoke(null);
+        ExecutorService executor = VirtualThreads.executor();
         Timeout timeout = Timeout.of(Duration.ofMillis(5));
         int tasks = 500;
         AtomicInteger timedOut = new AtomicInteger();

@@ -1,14 +1,13 @@
 package dev.vigil.core;
 
+import dev.vigil.core.testing.VirtualThreads;
 import static dev.vigil.core.TimeoutTest.assertMessage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.vigil.core.time.ManualTicker;
-import java.lang.reflect.Method;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -613,9 +612,7 @@ class RetryBudgetTest {
 
     @Test
     void aConcurrentMixOnVirtualThreadsEndsAtTheExactCount() throws Exception {
-        assumeTrue(Runtime.version().feature() >= 21, "virtual threads need JDK 21+ (CI runs this on JDK 25)");
-        Method factory = Executors.class.getMethod("newVirtualThreadPerTaskExecutor");
-        runTheMix((ExecutorService) factory.invoke(null), 64);
+        runTheMix(VirtualThreads.executor(), 64);
     }
 
     private static void runTheMix(ExecutorService executor, int workers) throws Exception {
