@@ -428,7 +428,7 @@ class RetryTest {
         List<String> outcomes = new ArrayList<>();
         retry.describeMetrics(new dev.vigil.core.metrics.MetricsSink() {
             @Override
-            public void counter(String name, String description, String outcome, java.util.function.LongSupplier count) {
+            public void counter(String name, String description, String tagKey, String outcome, java.util.function.LongSupplier count) {
                 outcomes.add(name + ":" + outcome + "=" + count.getAsLong());
             }
 

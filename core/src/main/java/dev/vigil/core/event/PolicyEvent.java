@@ -13,7 +13,8 @@ import java.time.Duration;
  */
 public sealed interface PolicyEvent
         permits PolicyEvent.StateChanged, PolicyEvent.Rejected, PolicyEvent.TimedOut, PolicyEvent.FallbackUsed,
-                PolicyEvent.RetryScheduled, PolicyEvent.RetriesExhausted, PolicyEvent.HedgeStarted {
+                PolicyEvent.RetryScheduled, PolicyEvent.RetriesExhausted, PolicyEvent.HedgeStarted,
+                PolicyEvent.LimitChanged {
 
     /** @return the name of the policy that published the event */
     String policyName();
@@ -154,6 +155,26 @@ public sealed interface PolicyEvent
         public HedgeStarted {
             Checks.notNull(policyName, "policyName");
             Checks.notNull(policyKind, "policyKind");
+        }
+    }
+
+    /**
+     * An adaptive policy changed its limit (an adaptive concurrency limiter finding a new cap).
+     *
+     * @param policyName the policy's name
+     * @param policyKind the policy's kind
+     * @param nanoTime   the ticker reading at the change
+     * @param from       the limit before
+     * @param to         the limit after
+     * @param reason     why, for people (e.g. "vegas: queue estimate 1.2 < alpha 3.9")
+     */
+    record LimitChanged(String policyName, String policyKind, long nanoTime, int from, int to, String reason)
+            implements PolicyEvent {
+        /** @throws IllegalArgumentException if a text component is null */
+        public LimitChanged {
+            Checks.notNull(policyName, "policyName");
+            Checks.notNull(policyKind, "policyKind");
+            Checks.notNull(reason, "reason");
         }
     }
 }

@@ -24,7 +24,21 @@ public interface MetricsSink {
      * @param outcome     the value of the {@code outcome} tag, e.g. {@code "success"}, {@code "rejected"}
      * @param count       reads the current count; must be thread-safe and cheap
      */
-    void counter(String name, String description, String outcome, LongSupplier count);
+    default void counter(String name, String description, String outcome, LongSupplier count) {
+        counter(name, description, "outcome", outcome, count);
+    }
+
+    /**
+     * Describes a monotonically increasing count with one tag of the policy's choosing (say
+     * {@code criticality=sheddable} on a load shedder's counter), read when the registry is scraped.
+     *
+     * @param name        the meter name
+     * @param description for people
+     * @param tagKey      the tag's key, e.g. {@code "outcome"}
+     * @param tagValue    the tag's value, e.g. {@code "rejected"}
+     * @param count       reads the current count; must be thread-safe and cheap
+     */
+    void counter(String name, String description, String tagKey, String tagValue, LongSupplier count);
 
     /**
      * Describes a value that goes up and down, read when the registry is scraped.

@@ -122,15 +122,16 @@ public final class VigilMetrics implements MeterBinder {
         }
 
         @Override
-        public void counter(String name, String description, String outcome, LongSupplier count) {
+        public void counter(String name, String description, String tagKey, String tagValue, LongSupplier count) {
             Checks.notNull(count, "count");
-            requireAbsent(registry.find(Checks.notBlank(name, "name")).tags(tags).tag("outcome", outcome).meter(), name);
+            Checks.notBlank(tagKey, "tagKey");
+            requireAbsent(registry.find(Checks.notBlank(name, "name")).tags(tags).tag(tagKey, tagValue).meter(), name);
             // The policy is the meter's state object; the function (held strongly by the meter)
             // captures the supplier, so the meter reads the policy's live counter on every scrape.
             meters.add(FunctionCounter.builder(Checks.notBlank(name, "name"), policy, p -> count.getAsLong())
                     .description(description)
                     .tags(tags)
-                    .tag("outcome", Checks.notBlank(outcome, "outcome"))
+                    .tag(tagKey, Checks.notBlank(tagValue, "tagValue"))
                     .baseUnit("calls")
                     .register(registry));
         }

@@ -56,7 +56,8 @@ class EventPublisherTest {
                 new PolicyEvent.FallbackUsed("f", "fallback", 4L, null, 503),
                 new PolicyEvent.RetryScheduled("r", "retry", 5L, 2, Duration.ofMillis(100), new java.io.IOException(), null),
                 new PolicyEvent.RetriesExhausted("r", "retry", 6L, 3, "3 of 3 attempts made"),
-                new PolicyEvent.HedgeStarted("h", "hedge", 7L, 2));
+                new PolicyEvent.HedgeStarted("h", "hedge", 7L, 2),
+                new PolicyEvent.LimitChanged("l", "limiter", 8L, 20, 18, "drops"));
         List<String> described = new ArrayList<>();
         for (PolicyEvent event : events) {
             if (event instanceof PolicyEvent.StateChanged changed) {
@@ -73,11 +74,13 @@ class EventPublisherTest {
                 described.add("exhausted:" + exhausted.attempts());
             } else if (event instanceof PolicyEvent.HedgeStarted hedge) {
                 described.add("hedge#" + hedge.attempt());
+            } else if (event instanceof PolicyEvent.LimitChanged limit) {
+                described.add("limit:" + limit.from() + "->" + limit.to());
             }
         }
-        assertEquals(7, PolicyEvent.class.getPermittedSubclasses().length, "update this test when the family grows");
+        assertEquals(8, PolicyEvent.class.getPermittedSubclasses().length, "update this test when the family grows");
         assertEquals(List.of("CLOSED->OPEN", "rejected:open", "timeout:5", "fallback:503",
-                "retry#2 in 100", "exhausted:3", "hedge#2"), described);
+                "retry#2 in 100", "exhausted:3", "hedge#2", "limit:20->18"), described);
     }
 
     @Test
