@@ -54,12 +54,16 @@ import org.slf4j.LoggerFactory;
  * any free capacity. Calls made on the limiter itself, not through a partition view, form the
  * unassigned partition, whose share is what the named shares leave.
  *
- * <p><b>Samples.</b> {@link #complete} records the call's latency (from the driver; the limiter reads
- * no clock itself), the calls in flight when it was admitted, and whether it was dropped: the
- * classifier's {@link Outcome#FAILURE} is a drop (configure it so that only overload signals, such as
- * timeouts, 429 and 503, are failures), {@link Outcome#IGNORED} and {@link #release} record nothing.
- * Every {@code sampleWindow} samples the algorithm computes the next limit, which is clamped to its
- * bounds and does not grow while the limiter is under-used (fewer than half the limit in flight).
+ * <p><b>Samples.</b> The limiter measures the latency of one admitted call in {@code sampleEvery}
+ * (default 8) itself, with its ticker, from admission to {@link #complete}: two clock reads cost more
+ * than an admission, so drivers do not read the clock for it ({@link #measuresLatency()} is false and
+ * {@code elapsedNanos} is not used). A sample also records the calls in flight when the call was
+ * admitted. Drops are counted for every call: the classifier's {@link Outcome#FAILURE} is a drop
+ * (configure it so that only overload signals, such as timeouts, 429 and 503, are failures);
+ * {@link Outcome#IGNORED} and {@link #release} record nothing. Every {@code sampleWindow} samples the
+ * algorithm computes the next limit, which is clamped to its bounds; while the limiter is under-used
+ * (fewer than half the limit in flight) the limit only moves down, and only for a window with a drop:
+ * latency says little about capacity then.
  *
  * <p><b>Waiting</b> (optional, {@link Builder#queue}): synchronous callers refused for capacity may wait
  * in a short queue, FIFO or LIFO (newest first: under overload the callers most likely still waiting for
@@ -70,8 +74,8 @@ import org.slf4j.LoggerFactory;
  * carry the last window's mean latency as a retry-after hint: about when a slot frees up.
  *
  * <p><b>Thread-safety.</b> Lock-free: admission is one CAS on a word holding the limit and the
- * in-flight count; completion is one atomic add to it plus a few uncontended atomic adds to the calling
- * thread's sample cell; the algorithm runs on one thread at a time, about once per window, without
+ * in-flight count; completion is one atomic add to it; a sampled call adds a few uncontended atomic
+ * operations on the calling thread's sample cell; the algorithm runs on one thread at a time, about once per window, without
  * blocking anyone. Allocation-free on admission and completion. Share one limiter per dependency.
  *
  * <p><b>Exceptions.</b> The builder throws {@link IllegalArgumentException} naming the parameter and its
@@ -86,10 +90,16 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
     /** Index of the state word (limit << 32 | in flight) in {@link #state}, padded on both sides. */
     private static final int STATE = Stripes.PAD;
     private static final long IN_FLIGHT = 0xFFFF_FFFFL;
-    /** Permit slot layout: in flight at admission (bits 0-20), criticality (21-22), partition (23-27). */
+    /**
+     * Permit slot layout: in flight at admission (bits 0-20), criticality (21-22), partition (23-26),
+     * the sampled call's stripe (27-30) and whether the call is sampled (31).
+     */
     private static final int IN_FLIGHT_BITS = 21;
     private static final int CRITICALITY_SHIFT = 21;
     private static final int PARTITION_SHIFT = 23;
+    private static final int PARTITION_MASK = 0xF;
+    private static final int SAMPLE_SHIFT = 27;
+    private static final int SAMPLED = 1 << 31;
     static final int MAX_PARTITIONS = 16;
     private static final Criticality[] CRITICALITIES = Criticality.values();
 
@@ -146,8 +156,7 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         this.events = EventPublisher.of(builder.listeners);
         int initial = Math.max(minLimit, Math.min(maxLimit, algorithm.initialLimit()));
         state[STATE] = (long) initial << 32; // published with the limiter (final field)
-        int stripes = Stripes.count(Integer.MAX_VALUE);
-        this.window = new SampleWindow(builder.sampleWindow, stripes);
+        this.window = new SampleWindow(builder.sampleWindow, builder.sampleEvery, Stripes.count(SampleWindow.MAX_STRIPES));
         this.queue = builder.maxWaiters == 0 ? null
                 : new WaitQueue(builder.maxWaiters, builder.maxWaitNanos, builder.lifo, builder.codelTargetNanos,
                         builder.codelIntervalNanos, builder.scheduler);
@@ -309,7 +318,9 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
                 if (partitionInFlight != null) {
                     WORD.getAndAdd(partitionInFlight, Stripes.slot(partition), 1L);
                 }
-                return Permits.of(0, (inFlight + 1) | criticality << CRITICALITY_SHIFT | partition << PARTITION_SHIFT);
+                int slot = (inFlight + 1) | criticality << CRITICALITY_SHIFT | partition << PARTITION_SHIFT;
+                int sampleStripe = window.trySample(ticker); // reads the clock only for a sampled call
+                return Permits.of(0, sampleStripe < 0 ? slot : slot | SAMPLED | sampleStripe << SAMPLE_SHIFT);
             }
         }
     }
@@ -369,7 +380,11 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         return new LoadShedException(name, message, lastRttNanos);
     }
 
-    /** Frees the call's slot and records its sample (a drop if {@link Outcome#FAILURE}; nothing if IGNORED). */
+    /**
+     * Frees the call's slot; if the call was sampled, records its latency (measured by the limiter's own
+     * ticker from admission to now; {@code elapsedNanos} is not used) and whether it was dropped
+     * ({@link Outcome#FAILURE}); a drop counts even when the call was not sampled. IGNORED records nothing.
+     */
     @Override
     public void complete(long permit, Outcome outcome, long elapsedNanos) {
         Checks.notNull(outcome, "outcome");
@@ -378,14 +393,17 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         switch (outcome) {
             case IGNORED:
                 ignored.increment();
+                endSample(slot);
                 break;
             case FAILURE:
                 failed.increment();
-                sample(elapsedNanos, slot, true);
+                if (!sample(slot, true)) {
+                    window.recordDrop();
+                }
                 break;
             default:
                 succeeded.increment();
-                sample(elapsedNanos, slot, false);
+                sample(slot, false);
         }
         drainIfWaiting();
     }
@@ -393,14 +411,32 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
     /** Frees the call's slot without a sample. */
     @Override
     public void release(long permit) {
-        free(Permits.slot(permit));
+        int slot = Permits.slot(permit);
+        free(slot);
+        endSample(slot);
         drainIfWaiting();
+    }
+
+    /**
+     * The limiter measures latency itself, and only for the calls it samples: drivers need not read the
+     * clock for it (two clock reads per call would cost more than the admission).
+     */
+    @Override
+    public boolean measuresLatency() {
+        return false;
     }
 
     private void free(int slot) {
         WORD.getAndAdd(state, STATE, -1L);
         if (partitionInFlight != null) {
-            WORD.getAndAdd(partitionInFlight, Stripes.slot(slot >>> PARTITION_SHIFT), -1L);
+            WORD.getAndAdd(partitionInFlight, Stripes.slot(slot >>> PARTITION_SHIFT & PARTITION_MASK), -1L);
+        }
+    }
+
+    /** Frees a sampled call's sample slot without recording it. */
+    private void endSample(int slot) {
+        if ((slot & SAMPLED) != 0) {
+            window.endSample(slot >>> SAMPLE_SHIFT & PARTITION_MASK);
         }
     }
 
@@ -411,14 +447,20 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         }
     }
 
-    private void sample(long elapsedNanos, int slot, boolean dropped) {
-        if (window.record(elapsedNanos, slot & ((1 << IN_FLIGHT_BITS) - 1), dropped)) {
+    /** @return false if the call was not sampled (nothing recorded) */
+    private boolean sample(int slot, boolean dropped) {
+        if ((slot & SAMPLED) == 0) {
+            return false;
+        }
+        long rtt = ticker.read() - window.endSample(slot >>> SAMPLE_SHIFT & PARTITION_MASK);
+        if (window.record(rtt, slot & ((1 << IN_FLIGHT_BITS) - 1), dropped)) {
             try {
                 adjust();
             } finally {
                 window.reopen();
             }
         }
+        return true;
     }
 
     /** As the window's closer (one thread at a time): run the estimator and apply the shared rules. */
@@ -432,8 +474,10 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
             next = limit;
         }
         next = Math.max(minLimit, Math.min(maxLimit, next));
-        if (next > limit && 2L * window.maxInFlight() < limit) {
-            next = limit; // under-used: no evidence the dependency can take more
+        if (2L * window.maxInFlight() < limit && (next > limit || window.dropped() == 0)) {
+            // Under-used: latency then says little about capacity (noise can look like a queue), so
+            // only a drop may move the limit, and only down.
+            next = limit;
         }
         lastRttNanos = window.averageRttNanos();
         WINDOWS.setVolatile(this, (int) WINDOWS.getVolatile(this) + 1); // single writer: the closer
@@ -544,7 +588,9 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
 
         @Override
         public void putBack(long permit) {
-            free(Permits.slot(permit)); // never used: no sample
+            int slot = Permits.slot(permit);
+            free(slot); // never used: no sample
+            endSample(slot);
         }
 
         @Override
@@ -562,6 +608,7 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         private String name = "limiter";
         private LimitAlgorithm algorithm = VegasLimit.builder().build();
         private int sampleWindow = 10;
+        private int sampleEvery = 8;
         private final double[] shedAt = {1.0, 0.9, 0.75};
         private final Map<String, Double> partitions = new LinkedHashMap<>();
         private int maxWaiters;
@@ -600,12 +647,28 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         }
 
         /**
-         * @param samples how many samples make one window, after which the algorithm runs, 1 to 100,000 (default 10)
+         * @param samples how many sampled calls make one window, after which the algorithm runs, 1 to 100,000 (default 10)
          * @return this builder
          * @throws IllegalArgumentException if out of range
          */
         public Builder sampleWindow(int samples) {
             this.sampleWindow = Checks.inRange(samples, 1, 100_000, "sampleWindow");
+            return this;
+        }
+
+        /**
+         * @param calls one admitted call in this many has its latency measured (two reads of the ticker),
+         *              a power of two from 1 to 1,024 (default 8); every call is still counted and every
+         *              drop still recorded
+         * @return this builder
+         * @throws IllegalArgumentException if out of range or not a power of two
+         */
+        public Builder sampleEvery(int calls) {
+            Checks.inRange(calls, 1, 1024, "sampleEvery");
+            if (Integer.bitCount(calls) != 1) {
+                throw new IllegalArgumentException("sampleEvery must be a power of two in [1, 1024], was " + calls);
+            }
+            this.sampleEvery = calls;
             return this;
         }
 

@@ -4,13 +4,13 @@ package dev.vigil.bulkhead;
  * How an {@link AdaptiveLimiter} finds its concurrency limit from what it measures. Vigil ships
  * {@link AimdLimit}, {@link VegasLimit} and {@link Gradient2Limit}; implement this interface for your own.
  *
- * <p>The limiter collects samples lock-free (latency of each completed call, calls in flight when it
- * was admitted, whether it was dropped) into a window of a few samples; when the window is full, one
+ * <p>The limiter collects samples lock-free (the latency of one call in {@code sampleEvery}, the calls
+ * in flight when it was admitted, and every dropped call) into a window of a few samples; when the window is full, one
  * thread at a time passes a summary of it to the algorithm's {@link Estimator}, which returns the next
  * limit. The limiter then applies the rules every algorithm shares, so an algorithm need not repeat
- * them: the result is clamped to {@code [minLimit, maxLimit]}, and a limit never grows while the
- * limiter is under-used (the most calls in flight in the window was below half the limit: there is no
- * evidence the dependency can take more).
+ * them: the result is clamped to {@code [minLimit, maxLimit]}, and while the limiter is under-used (the
+ * most calls in flight in the window was below half the limit) the limit never grows, and shrinks only
+ * for a window with a drop: at low load, latency noise says nothing about capacity.
  *
  * <p><b>Thread-safety.</b> A {@code LimitAlgorithm} is an immutable configuration, safe to share;
  * {@link #newEstimator()} returns the mutable state of one limiter, which the limiter calls from one
@@ -36,26 +36,29 @@ public interface LimitAlgorithm {
         /**
          * @param limit  the current limit
          * @param window a summary of the samples since the last call; valid only during this call
-         * @return the next limit (the limiter clamps it and holds it while under-used)
+         * @return the next limit (the limiter clamps it, and holds it while under-used unless the window had a drop)
          */
         int next(int limit, Window window);
     }
 
     /** A summary of the samples in one window. Valid only during {@link Estimator#next}. */
     interface Window {
-        /** @return the number of samples (at least 1) */
+        /** @return the number of sampled calls (at least 1) */
         int samples();
 
-        /** @return the mean latency of the samples, in nanoseconds (at least 1) */
+        /** @return the mean latency of the sampled calls, in nanoseconds (at least 1) */
         long averageRttNanos();
 
-        /** @return the least latency among the samples, in nanoseconds (at least 1) */
+        /** @return the least latency among the sampled calls, in nanoseconds (at least 1) */
         long minRttNanos();
 
         /** @return the most calls in flight (counting the call) when a sampled call was admitted */
         int maxInFlight();
 
-        /** @return how many of the samples were dropped (the classifier said {@link dev.vigil.core.Outcome#FAILURE}) */
+        /**
+         * @return how many calls were dropped (the classifier said {@link dev.vigil.core.Outcome#FAILURE})
+         *         since the last window: every call counts, sampled or not, so this may exceed {@link #samples()}
+         */
         int dropped();
     }
 }

@@ -134,7 +134,13 @@ final class WaitQueue {
         }
         long enqueuedAt = targetNanos > 0 ? ticker.read() : 0L; // only CoDel needs the sojourn
         Waiter node = new Waiter(this, Thread.currentThread(), tag);
-        Scheduler.Task timeout = scheduler.schedule(node, timeoutNanos());
+        Scheduler.Task timeout;
+        try {
+            timeout = scheduler.schedule(node, timeoutNanos());
+        } catch (RuntimeException | Error e) { // a scheduler that refuses work must not leave a phantom waiter
+            leave();
+            throw e;
+        }
         if (lifo) {
             deque.offerFirst(node);
         } else {

@@ -166,7 +166,7 @@ public sealed interface PolicyEvent
      * @param nanoTime   the ticker reading at the change
      * @param from       the limit before
      * @param to         the limit after
-     * @param reason     why, for people (e.g. "vegas: queue estimate 1.2 < alpha 3.9")
+     * @param reason     why, for people (e.g. "vegas: queue estimate 1.2 &lt; alpha 3.9")
      */
     record LimitChanged(String policyName, String policyKind, long nanoTime, int from, int to, String reason)
             implements PolicyEvent {
