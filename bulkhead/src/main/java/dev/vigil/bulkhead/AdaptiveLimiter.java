@@ -45,8 +45,10 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p><b>Admission.</b> With {@code L} the limit and {@code n} the calls in flight, a call is admitted
- * only if {@code n < ceil(L x shedAt(criticality))} (by default all of {@code L} for CRITICAL, 90% for
- * DEFAULT, 75% for SHEDDABLE), so in-flight never exceeds the limit in force when a call is admitted
+ * only if {@code n < ceil(L x shedAt(criticality))} (by default all of {@code L} for CRITICAL, 70% for
+ * DEFAULT, 50% for SHEDDABLE: what matters is how many slots stay free for the more critical calls,
+ * and at the small limits an adaptive limiter settles on, 10% is one slot, which DEFAULT traffic above
+ * capacity keeps busy: the overload simulation shed a quarter of CRITICAL calls with 90%), so in-flight never exceeds the limit in force when a call is admitted
  * (a limit that shrinks below {@code n} admits nothing until calls finish). With partitions, while
  * the limiter is <em>saturated</em> (it shed a call in the current or the previous sample window), a
  * partition at or above its guaranteed share ({@code floor(share x L)}) may only take a slot that
@@ -62,7 +64,7 @@ import org.slf4j.LoggerFactory;
  * (configure it so that only overload signals, such as timeouts, 429 and 503, are failures);
  * {@link Outcome#IGNORED} and {@link #release} record nothing. Every {@code sampleWindow} samples the
  * algorithm computes the next limit, which is clamped to its bounds; while the limiter is under-used
- * (fewer than half the limit in flight) the limit only moves down, and only for a window with a drop:
+ * (fewer than half the limit in flight, and no call shed in the window) the limit only moves down, and only for a window with a drop:
  * latency says little about capacity then.
  *
  * <p><b>Waiting</b> (optional, {@link Builder#queue}): synchronous callers refused for capacity may wait
@@ -70,7 +72,8 @@ import org.slf4j.LoggerFactory;
  * the answer are served), with a fixed timeout or a CoDel-style one ({@link Builder#codel}: when even
  * the best-served waiter of an interval waited longer than the target, new waiters get only the target).
  * Waiters are admitted in queue order under the same rules as everyone; a head waiter that cannot be
- * admitted for its criticality holds back those behind it. Rejections ({@link LoadShedException})
+ * admitted for its criticality holds back those behind it, and while anyone waits, calls that do not
+ * wait ({@link #tryAcquirePermit()}, asynchronous calls) are shed, whatever their criticality. Rejections ({@link LoadShedException})
  * carry the last window's mean latency as a retry-after hint: about when a slot frees up.
  *
  * <p><b>Thread-safety.</b> Lock-free: admission is one CAS on a word holding the limit and the
@@ -293,6 +296,9 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         if (queue == null) {
             return admit(criticality, partition);
         }
+        if (Thread.interrupted()) {
+            throw new InterruptedException(); // as Semaphore.acquire: an interrupted caller gets no permit
+        }
         if (!queue.hasWaiters()) {
             long permit = tryAdmit(criticality, partition);
             if (permit != REJECTED) {
@@ -347,7 +353,8 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
     }
 
     private int guaranteed(int partition, int limit) {
-        return (int) (shares[partition] * limit);
+        // floor(share x limit); the epsilon absorbs binary rounding (1.0 - 0.8 is 0.19999999999999996)
+        return (int) (shares[partition] * limit + 1e-9);
     }
 
     private int partitionCount(int partition) {
@@ -474,9 +481,11 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
             next = limit;
         }
         next = Math.max(minLimit, Math.min(maxLimit, next));
-        if (2L * window.maxInFlight() < limit && (next > limit || window.dropped() == 0)) {
-            // Under-used: latency then says little about capacity (noise can look like a queue), so
-            // only a drop may move the limit, and only down.
+        boolean shedInWindow = lastShedWindow == (int) WINDOWS.getVolatile(this);
+        if (!shedInWindow && 2L * window.maxInFlight() < limit && (next > limit || window.dropped() == 0)) {
+            // Under-used, and nobody was refused: latency then says little about capacity (noise can look
+            // like a queue), so only a drop may move the limit, and only down. (While calls are shed, the
+            // demand is there even if a criticality's share keeps in-flight below half the limit.)
             next = limit;
         }
         lastRttNanos = window.averageRttNanos();
@@ -609,7 +618,7 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         private LimitAlgorithm algorithm = VegasLimit.builder().build();
         private int sampleWindow = 10;
         private int sampleEvery = 8;
-        private final double[] shedAt = {1.0, 0.9, 0.75};
+        private final double[] shedAt = {1.0, 0.7, 0.5};
         private final Map<String, Double> partitions = new LinkedHashMap<>();
         private int maxWaiters;
         private long maxWaitNanos;
@@ -647,7 +656,11 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         }
 
         /**
-         * @param samples how many sampled calls make one window, after which the algorithm runs, 1 to 100,000 (default 10)
+         * @param samples how many sampled calls make one window, after which the algorithm runs, 1 to 100,000
+         *                (default 10); a thread checks whether the window is full every
+         *                {@code max(1, samples / stripes)} of its own samples (stripes: a power of two near
+         *                twice the processors, at most 16), so a window closes with at least this many
+         *                samples and, on a machine with more than one stripe, possibly a few more
          * @return this builder
          * @throws IllegalArgumentException if out of range
          */
@@ -675,7 +688,7 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         /**
          * @param criticality a criticality
          * @param share       the share of the limit calls of that criticality may fill, in (0, 1] (defaults:
-         *                    CRITICAL 1, DEFAULT 0.9, SHEDDABLE 0.75); must not increase as criticality
+         *                    CRITICAL 1, DEFAULT 0.7, SHEDDABLE 0.5); must not increase as criticality
          *                    decreases (checked by {@link #build()})
          * @return this builder
          * @throws IllegalArgumentException if an argument is null or out of range

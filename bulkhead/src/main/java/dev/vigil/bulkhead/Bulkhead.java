@@ -146,6 +146,9 @@ public final class Bulkhead implements AdmissionPolicy {
         if (queue == null) {
             return tryAcquirePermit();
         }
+        if (Thread.interrupted()) {
+            throw new InterruptedException(); // as Semaphore.acquire: an interrupted caller gets no permit
+        }
         if (!queue.hasWaiters() && pool.tryTake()) {
             return PERMIT;
         }
@@ -169,9 +172,14 @@ public final class Bulkhead implements AdmissionPolicy {
         return new BulkheadFullException(name, message, -1L);
     }
 
-    /** Frees the permit; the outcome and duration are not used by a bulkhead. */
+    /**
+     * Frees the permit; the outcome and duration are not used by a bulkhead.
+     *
+     * @throws IllegalArgumentException if {@code outcome} is null (the permit is then not freed)
+     */
     @Override
     public void complete(long permit, Outcome outcome, long elapsedNanos) {
+        Checks.notNull(outcome, "outcome");
         release(permit);
     }
 

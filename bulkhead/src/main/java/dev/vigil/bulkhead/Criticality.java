@@ -4,7 +4,7 @@ package dev.vigil.bulkhead;
  * How much a call matters when an {@link AdaptiveLimiter} nears its limit: the least critical calls
  * are shed first. Each level may fill a share of the limit (see
  * {@link AdaptiveLimiter.Builder#shedAt(Criticality, double)}): by default CRITICAL calls may use all of
- * it, DEFAULT calls 90% and SHEDDABLE calls 75%, so as in-flight calls approach the limit, SHEDDABLE
+ * it, DEFAULT calls 70% and SHEDDABLE calls 50%, so as in-flight calls approach the limit, SHEDDABLE
  * calls are refused first, then DEFAULT, and the last slots stay free for CRITICAL ones. Immutable.
  */
 public enum Criticality {

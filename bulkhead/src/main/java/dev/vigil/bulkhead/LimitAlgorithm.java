@@ -9,7 +9,7 @@ package dev.vigil.bulkhead;
  * thread at a time passes a summary of it to the algorithm's {@link Estimator}, which returns the next
  * limit. The limiter then applies the rules every algorithm shares, so an algorithm need not repeat
  * them: the result is clamped to {@code [minLimit, maxLimit]}, and while the limiter is under-used (the
- * most calls in flight in the window was below half the limit) the limit never grows, and shrinks only
+ * most calls in flight in the window was below half the limit, and no call was shed) the limit never grows, and shrinks only
  * for a window with a drop: at low load, latency noise says nothing about capacity.
  *
  * <p><b>Thread-safety.</b> A {@code LimitAlgorithm} is an immutable configuration, safe to share;

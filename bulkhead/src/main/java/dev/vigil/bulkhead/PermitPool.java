@@ -112,14 +112,15 @@ final class PermitPool {
     }
 
     /**
-     * @return the free permits now; a sum of volatile reads of each stripe, so under concurrent change it
-     *         is a moment-by-moment estimate, exact at rest
+     * @return the free permits now, in {@code [0, capacity]}; a sum of volatile reads of each stripe, so
+     *         under concurrent change it is an estimate (a permit moving between stripes during the sum
+     *         can be seen twice or not at all, hence the clamp), exact at rest
      */
     int available() {
         long sum = 0;
         for (int stripe = 0; stripe <= mask; stripe++) {
             sum += (int) ((long) WORD.getVolatile(words, Stripes.slot(stripe)) & COUNT);
         }
-        return (int) sum;
+        return (int) Math.min(capacity, sum);
     }
 }

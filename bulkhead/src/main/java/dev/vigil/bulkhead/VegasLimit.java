@@ -8,6 +8,11 @@ import dev.vigil.core.internal.Checks;
  *
  * <p>The no-load latency is the least latency seen; every {@code probeMultiplier x limit} samples it is
  * forgotten and measured afresh, so a dependency that got permanently slower is not punished forever.
+ * Measured under load, the least latency would include the queue standing at the dependency, and
+ * taking that for the no-load latency would ratchet the limit up with every probe; so a probe first
+ * halves the limit, waits for a window whose calls were all admitted under the halved limit (the queue
+ * drained), takes that window's least latency, restores the limit and ignores the next window. A
+ * probe in an under-used window (nothing queued) measures at once.
  * Per window, with {@code L} the limit, {@code rtt} the window's mean latency and
  * {@code log = max(1, log10 L)}:
  *
@@ -45,14 +50,39 @@ public final class VegasLimit extends LimitBounds {
         return new Estimator() {
             private long noLoadRtt;
             private long samplesSinceProbe;
+            /** While a probe drains the queue (above 0): the limit to go back to. */
+            private int restoreLimit;
+            /** The window after a probe holds calls admitted while draining: it says nothing of the restored limit. */
+            private boolean skipWindow;
 
             @Override
             public int next(int limit, Window window) {
+                if (restoreLimit > 0) {
+                    if (window.maxInFlight() > limit) {
+                        return limit; // calls admitted before the cut: the standing queue is still draining
+                    }
+                    noLoadRtt = window.minRttNanos(); // every call admitted under the lowered limit: the drained floor
+                    int restore = restoreLimit;
+                    restoreLimit = 0;
+                    skipWindow = true;
+                    return restore;
+                }
+                if (skipWindow) {
+                    skipWindow = false;
+                    return limit;
+                }
                 samplesSinceProbe += window.samples();
                 if (samplesSinceProbe >= (long) probeMultiplier * limit) {
                     samplesSinceProbe = 0;
-                    noLoadRtt = window.minRttNanos(); // probe: forget the old floor, start from this window
-                    return limit;
+                    if (2L * window.maxInFlight() < limit) {
+                        noLoadRtt = window.minRttNanos(); // under-used: nothing stands in a queue, measure now
+                        return limit;
+                    }
+                    // Probe: forget the old floor. This window's floor includes whatever queue stands at the
+                    // dependency (taken for the no-load latency, the limit would ratchet up with every probe),
+                    // so halve the limit until a window's calls were all admitted under it, and measure then.
+                    restoreLimit = limit;
+                    return Math.max(1, limit / 2);
                 }
                 if (noLoadRtt == 0 || window.minRttNanos() < noLoadRtt) {
                     noLoadRtt = window.minRttNanos();

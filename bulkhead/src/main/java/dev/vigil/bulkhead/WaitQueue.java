@@ -196,8 +196,9 @@ final class WaitQueue {
                 return; // read "no capacity" while head was in the deque: whoever frees capacity drains
             }
             Waiter polled = deque.pollFirst();
-            if (polled != head && polled != null) {
-                // The head changed (LIFO arrival, or another drainer took head): re-tag for this node.
+            if (polled != head && polled != null && polled.tag != head.tag) {
+                // The head changed (LIFO arrival, or another drainer took head) to a node of another
+                // admission class: re-take the permit for it. (Same class: the permit fits as it is.)
                 source.putBack(permit);
                 permit = source.tryTake(polled.tag);
                 if (permit == AdmissionPolicy.REJECTED) {
