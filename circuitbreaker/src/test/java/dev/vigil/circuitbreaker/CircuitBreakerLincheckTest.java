@@ -1,14 +1,16 @@
 package dev.vigil.circuitbreaker;
 
+import static dev.vigil.core.testing.LincheckScenarios.call;
+import static dev.vigil.core.testing.LincheckScenarios.scenario;
+import static dev.vigil.core.testing.LincheckScenarios.assumeModelCheckingSupported;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.vigil.circuitbreaker.CircuitBreaker.State;
 import dev.vigil.core.AdmissionPolicy;
 import dev.vigil.core.Outcome;
 import dev.vigil.core.Permits;
 import dev.vigil.core.time.ManualScheduler;
-import java.lang.reflect.Method;
+
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -16,13 +18,13 @@ import java.util.List;
 import java.util.PriorityQueue;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
-import org.jetbrains.kotlinx.lincheck.Actor;
+
 import org.jetbrains.kotlinx.lincheck.LinChecker;
 import org.jetbrains.kotlinx.lincheck.LincheckAssertionError;
 import org.jetbrains.kotlinx.lincheck.Options;
 import org.jetbrains.kotlinx.lincheck.annotations.Operation;
 import org.jetbrains.kotlinx.lincheck.annotations.Param;
-import org.jetbrains.kotlinx.lincheck.execution.ExecutionScenario;
+
 import org.jetbrains.kotlinx.lincheck.paramgen.IntGen;
 import org.jetbrains.kotlinx.lincheck.paramgen.ThreadIdGen;
 import org.jetbrains.kotlinx.lincheck.strategy.managed.ManagedStrategyGuaranteeKt;
@@ -1083,56 +1085,7 @@ public class CircuitBreakerLincheckTest {
         LinChecker.check(ProbeWordScenario.class, stress().sequentialSpecification(ProbeWordModel.class));
     }
 
-
     // ---------------------------------------------------------------- shared
-
-    /** An operation and its arguments, for {@link #scenario}. */
-    private static final class Call {
-        final String name;
-        final List<Object> arguments;
-
-        Call(String name, List<Object> arguments) {
-            this.name = name;
-            this.arguments = arguments;
-        }
-    }
-
-    private static Call call(String name, Object... arguments) {
-        return new Call(name, List.of(arguments));
-    }
-
-    /** A fixed Lincheck scenario of {@code type}'s operations: init part, parallel threads, post part. */
-    private static ExecutionScenario scenario(Class<?> type, List<Call> init, List<List<Call>> parallel, List<Call> post) {
-        List<List<Actor>> threads = new ArrayList<>();
-        for (List<Call> thread : parallel) {
-            threads.add(actors(type, thread));
-        }
-        return new ExecutionScenario(actors(type, init), threads, actors(type, post), null);
-    }
-
-    private static List<Actor> actors(Class<?> type, List<Call> calls) {
-        List<Actor> actors = new ArrayList<>();
-        for (Call call : calls) {
-            Method method = null;
-            for (Method candidate : type.getMethods()) {
-                if (candidate.getName().equals(call.name) && candidate.getParameterCount() == call.arguments.size()) {
-                    method = candidate;
-                }
-            }
-            if (method == null) {
-                throw new IllegalArgumentException(type.getSimpleName() + " has no operation " + call.name + " with " + call.arguments.size() + " arguments");
-            }
-            actors.add(new Actor(method, call.arguments, false, false, false, false, false));
-        }
-        return actors;
-    }
-
-    private static void assumeModelCheckingSupported() {
-        // As in core's Lincheck tests: Lincheck's model checker cannot instrument Java 25 class files,
-        // so it runs in the JDK 17 pass of CI; the stress strategy runs on every JDK.
-        assumeTrue(Runtime.version().feature() <= 21,
-                "Lincheck model checking supports class files up to Java 21; it runs in the JDK 17 pass");
-    }
 
     /**
      * Scenarios per check, and executions per scenario: small, for the build. For a deeper run by hand:

@@ -1,6 +1,6 @@
 package dev.vigil.core;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static dev.vigil.core.testing.LincheckScenarios.assumeModelCheckingSupported;
 
 import dev.vigil.core.time.ManualTicker;
 import java.time.Duration;
@@ -379,13 +379,6 @@ public class RetryBudgetLincheckTest {
     }
 
     // ---------------------------------------------------------------- shared
-
-    private static void assumeModelCheckingSupported() {
-        // As in AsyncExactlyOnceLincheckTest: Lincheck's model checker cannot instrument Java 25 class
-        // files, so it runs in the JDK 17 pass of CI; the stress strategy runs on every JDK.
-        assumeTrue(Runtime.version().feature() <= 21,
-                "Lincheck model checking supports class files up to Java 21; it runs in the JDK 17 pass");
-    }
 
     /** A small scenario space, so that the whole class runs in well under fifteen seconds on 2 cores. */
     private static <O extends Options<O, ?>> O bounded(O options) {
