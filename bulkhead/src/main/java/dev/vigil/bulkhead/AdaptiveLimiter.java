@@ -786,8 +786,8 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         }
 
         /**
-         * @param scheduler runs waiters' time limits; its {@link Scheduler#ticker()} is the clock drivers
-         *                  measure latency with (default {@link Scheduler#shared()})
+         * @param scheduler runs waiters' time limits; its {@link Scheduler#ticker()} is the clock the
+         *                  limiter measures sampled calls with (default {@link Scheduler#shared()})
          * @return this builder
          * @throws IllegalArgumentException if {@code scheduler} is null
          */

@@ -68,6 +68,11 @@ final class LimiterView implements AdmissionPolicy {
     }
 
     @Override
+    public boolean measuresLatency() {
+        return limiter.measuresLatency();
+    }
+
+    @Override
     public Health health() {
         return limiter.health();
     }
