@@ -54,7 +54,9 @@ import org.slf4j.LoggerFactory;
  * partition at or above its guaranteed share ({@code floor(share x L)}) may only take a slot that
  * leaves the unused guarantees of the other partitions free; when not saturated, any partition may use
  * any free capacity. Calls made on the limiter itself, not through a partition view, form the
- * unassigned partition, whose share is what the named shares leave.
+ * unassigned partition, whose share is what the named shares leave. The limit is exact under any
+ * concurrency; the partition rule is checked against per-partition counts updated just after each
+ * admission, so calls admitted at the same instant may overrun a guarantee by those calls.
  *
  * <p><b>Samples.</b> The limiter measures the latency of one admitted call in {@code sampleEvery}
  * (default 8) itself, with its ticker, from admission to {@link #complete}: two clock reads cost more
@@ -102,6 +104,7 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
     private static final int PARTITION_SHIFT = 23;
     private static final int PARTITION_MASK = 0xF;
     private static final int SAMPLE_SHIFT = 27;
+    private static final int SAMPLE_STRIPE_MASK = SampleWindow.MAX_STRIPES - 1;
     private static final int SAMPLED = 1 << 31;
     static final int MAX_PARTITIONS = 16;
     private static final Criticality[] CRITICALITIES = Criticality.values();
@@ -443,7 +446,7 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
     /** Frees a sampled call's sample slot without recording it. */
     private void endSample(int slot) {
         if ((slot & SAMPLED) != 0) {
-            window.endSample(slot >>> SAMPLE_SHIFT & PARTITION_MASK);
+            window.endSample(slot >>> SAMPLE_SHIFT & SAMPLE_STRIPE_MASK);
         }
     }
 
@@ -459,7 +462,7 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         if ((slot & SAMPLED) == 0) {
             return false;
         }
-        long rtt = ticker.read() - window.endSample(slot >>> SAMPLE_SHIFT & PARTITION_MASK);
+        long rtt = ticker.read() - window.endSample(slot >>> SAMPLE_SHIFT & SAMPLE_STRIPE_MASK);
         if (window.record(rtt, slot & ((1 << IN_FLIGHT_BITS) - 1), dropped)) {
             try {
                 adjust();
