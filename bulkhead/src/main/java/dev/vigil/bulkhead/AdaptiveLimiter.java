@@ -18,6 +18,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -45,21 +46,24 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p><b>Admission.</b> With {@code L} the limit and {@code n} the calls in flight, a call is admitted
- * only if {@code n < ceil(L x shedAt(criticality))} (by default all of {@code L} for CRITICAL, 70% for
- * DEFAULT, 50% for SHEDDABLE: what matters is how many slots stay free for the more critical calls,
- * and at the small limits an adaptive limiter settles on, 10% is one slot, which DEFAULT traffic above
- * capacity keeps busy: the overload simulation shed a quarter of CRITICAL calls with 90%), so in-flight never exceeds the limit in force when a call is admitted
- * (a limit that shrinks below {@code n} admits nothing until calls finish). With partitions, while
- * the limiter is <em>saturated</em> (it shed a call in the current or the previous sample window), a
- * partition at or above its guaranteed share ({@code floor(share x L)}) may only take a slot that
- * leaves the unused guarantees of the other partitions free; when not saturated, any partition may use
- * any free capacity. Calls made on the limiter itself, not through a partition view, form the
+ * only if {@code n < ceil(L x shedAt(criticality))}: by default all of {@code L} for CRITICAL, 70% for
+ * DEFAULT and 50% for SHEDDABLE. What matters is how many slots stay free for the more critical calls:
+ * at the small limits an adaptive limiter settles on, 10% is one slot, which DEFAULT traffic above
+ * capacity keeps busy (the overload simulation shed a quarter of CRITICAL calls with 90%). So in-flight
+ * never exceeds the limit in force when a call is admitted (a limit that shrinks below {@code n}
+ * admits nothing until calls finish). With partitions, while the limiter is <em>saturated</em> (it
+ * shed a call in the current or the previous sample window), a partition at or above its guaranteed
+ * share ({@code floor(share x L)}) may only take a slot that leaves free the unused guarantees of the
+ * other partitions that want them (with calls in flight, or a call shed in the current or the
+ * previous window): an idle partition's guarantee is not held back. When not saturated, any partition
+ * may use any free capacity. Calls made on the limiter itself, not through a partition view, form the
  * unassigned partition, whose share is what the named shares leave. The limit is exact under any
  * concurrency; the partition rule is checked against per-partition counts updated just after each
  * admission, so calls admitted at the same instant may overrun a guarantee by those calls.
  *
- * <p><b>Samples.</b> The limiter measures the latency of one admitted call in {@code sampleEvery}
- * (default 8) itself, with its ticker, from admission to {@link #complete}: two clock reads cost more
+ * <p><b>Samples.</b> The limiter measures the latency of at most one admitted call in
+ * {@code sampleEvery} (default 8) itself (per stripe of threads, and only while that stripe has no
+ * other sampled call in flight: a thread with many concurrent calls samples fewer), with its ticker, from admission to {@link #complete}: two clock reads cost more
  * than an admission, so drivers do not read the clock for it ({@link #measuresLatency()} is false and
  * {@code elapsedNanos} is not used). A sample also records the calls in flight when the call was
  * admitted. Drops are counted for every call: the classifier's {@link Outcome#FAILURE} is a drop
@@ -135,6 +139,8 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
     private final String[] partitionNames;
     private final double[] shares;
     private final long[] partitionInFlight;
+    /** Per partition: the window number of its latest shed call (it wants capacity); benign races. */
+    private final int[] partitionShedIn;
     /** views[criticality][partition], built once. */
     private final AdmissionPolicy[][] views;
 
@@ -170,6 +176,7 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
             this.partitionNames = null;
             this.shares = null;
             this.partitionInFlight = null;
+            this.partitionShedIn = null;
         } else {
             int count = builder.partitions.size() + 1;
             this.partitionNames = new String[count];
@@ -184,6 +191,8 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
             }
             shares[0] = Math.max(0.0, 1.0 - assigned);
             this.partitionInFlight = new long[Stripes.length(count)];
+            this.partitionShedIn = new int[count];
+            Arrays.fill(partitionShedIn, -2); // published with the limiter (final field)
         }
         int partitions = partitionNames == null ? 1 : partitionNames.length;
         this.views = new AdmissionPolicy[CRITICALITIES.length][partitions];
@@ -203,6 +212,9 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
     // ---- views ----
 
     /**
+     * A view of this limiter for calls of one criticality. Put either the view or the limiter in a
+     * pipeline, not both: each admits the call, so it would hold two slots.
+     *
      * @param criticality the criticality of calls made through the view
      * @return a policy that admits calls with that criticality into this limiter (cached: no allocation)
      * @throws IllegalArgumentException if {@code criticality} is null
@@ -292,7 +304,7 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
                 return permit;
             }
         }
-        return shed(criticality);
+        return shed(criticality, partition);
     }
 
     long admitWaiting(int criticality, int partition) throws InterruptedException {
@@ -309,7 +321,7 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
             }
         }
         long permit = queue.await(source, criticality | partition << 2);
-        return permit == REJECTED ? shed(criticality) : permit;
+        return permit == REJECTED ? shed(criticality, partition) : permit;
     }
 
     /** One CAS on the state word; on success, the partition's count (advisory: the word alone enforces the limit). */
@@ -346,10 +358,15 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         if (partitionCount(partition) < guaranteed(partition, limit)) {
             return true;
         }
+        // Keep free what the other partitions are guaranteed and not using, for those that want it:
+        // with calls in flight, or shed in the current or the previous window. An idle partition's
+        // guarantee is not held back, so it cannot starve the others (nor an idle limiter refuse).
+        int windowNow = (int) WINDOWS.getVolatile(this);
         long reserved = 0;
         for (int other = 0; other < shares.length; other++) {
-            if (other != partition) {
-                reserved += Math.max(0, guaranteed(other, limit) - partitionCount(other));
+            int used = partitionCount(other);
+            if (other != partition && (used > 0 || windowNow - partitionShedIn[other] <= 1)) {
+                reserved += Math.max(0, guaranteed(other, limit) - used);
             }
         }
         return inFlight + reserved < limit;
@@ -368,11 +385,14 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         return (int) WINDOWS.getVolatile(this) - lastShedWindow <= 1;
     }
 
-    private long shed(int criticality) {
+    private long shed(int criticality, int partition) {
         shed[criticality].increment();
         int windowNow = (int) WINDOWS.getVolatile(this);
         if (lastShedWindow != windowNow) {
             lastShedWindow = windowNow; // benign race: every writer writes a recent window number
+        }
+        if (partitionShedIn != null && partitionShedIn[partition] != windowNow) {
+            partitionShedIn[partition] = windowNow; // benign race, as above (read by admissions of other partitions)
         }
         if (events.isEnabled()) {
             events.publish(new PolicyEvent.Rejected(name, kind(), ticker.read(), "shed " + CRITICALITIES[criticality] + " call",
@@ -394,11 +414,14 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
      * Frees the call's slot; if the call was sampled, records its latency (measured by the limiter's own
      * ticker from admission to now; {@code elapsedNanos} is not used) and whether it was dropped
      * ({@link Outcome#FAILURE}); a drop counts even when the call was not sampled. IGNORED records nothing.
+     *
+     * @throws IllegalArgumentException if {@code outcome} is null or {@code permit} is {@link #REJECTED}
+     *                                  (nothing is then changed)
      */
     @Override
     public void complete(long permit, Outcome outcome, long elapsedNanos) {
         Checks.notNull(outcome, "outcome");
-        int slot = Permits.slot(permit);
+        int slot = slotOf(permit);
         free(slot);
         switch (outcome) {
             case IGNORED:
@@ -418,13 +441,24 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         drainIfWaiting();
     }
 
-    /** Frees the call's slot without a sample. */
+    /**
+     * Frees the call's slot without a sample.
+     *
+     * @throws IllegalArgumentException if {@code permit} is {@link #REJECTED} (nothing is then changed)
+     */
     @Override
     public void release(long permit) {
-        int slot = Permits.slot(permit);
+        int slot = slotOf(permit);
         free(slot);
         endSample(slot);
         drainIfWaiting();
+    }
+
+    private static int slotOf(long permit) {
+        if (permit < 0) {
+            throw new IllegalArgumentException("permit must be one an acquire method returned, was " + permit + " (REJECTED)");
+        }
+        return Permits.slot(permit);
     }
 
     /**
@@ -552,10 +586,16 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         return algorithm;
     }
 
-    /** @return DEGRADED while saturated (a call was shed in the current or the previous sample window), UP otherwise */
+    /**
+     * @return DEGRADED while shedding (a call was shed in the current or the previous sample window, and
+     *         the calls in flight fill at least the SHEDDABLE share of the limit), UP otherwise
+     */
     @Override
     public Health health() {
-        if (!saturated()) {
+        long word = (long) WORD.getVolatile(state, STATE);
+        // Shedding now: a call was shed recently and in-flight calls still fill the SHEDDABLE share (an
+        // idle limiter is UP however long ago its last window closed).
+        if (!saturated() || (word & IN_FLIGHT) < cap((int) (word >>> 32), Criticality.SHEDDABLE.ordinal())) {
             return Health.up();
         }
         return Health.degraded("saturated: " + inFlight() + " in flight, limit " + limit() + "; shedding");

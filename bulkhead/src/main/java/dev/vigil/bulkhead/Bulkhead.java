@@ -175,7 +175,8 @@ public final class Bulkhead implements AdmissionPolicy {
     /**
      * Frees the permit; the outcome and duration are not used by a bulkhead.
      *
-     * @throws IllegalArgumentException if {@code outcome} is null (the permit is then not freed)
+     * @throws IllegalArgumentException if {@code outcome} is null or {@code permit} is {@link #REJECTED}
+     *                                  (the permit is then not freed)
      */
     @Override
     public void complete(long permit, Outcome outcome, long elapsedNanos) {
@@ -183,9 +184,17 @@ public final class Bulkhead implements AdmissionPolicy {
         release(permit);
     }
 
-    /** Frees the permit, handing it to the longest waiter if any. */
+    /**
+     * Frees the permit, handing it to the longest waiter if any.
+     *
+     * @throws IllegalArgumentException if {@code permit} is {@link #REJECTED} (or any negative value): no
+     *                                  permit was taken, so none may be returned
+     */
     @Override
     public void release(long permit) {
+        if (permit < 0) {
+            throw new IllegalArgumentException("permit must be one an acquire method returned, was " + permit + " (REJECTED)");
+        }
         pool.put();
         // Second half of the releasing side's Dekker pair: permit returned (volatile add), now read the waiters.
         if (queue != null && queue.hasWaiters()) {

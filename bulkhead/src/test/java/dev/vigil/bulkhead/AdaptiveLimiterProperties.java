@@ -66,7 +66,8 @@ import net.jqwik.api.statistics.Statistics;
  * was shown equal the model's, field by field (which proves which calls were sampled, their latencies and
  * in-flight counts, and the drops); {@code limit()} equals the model's and lies within the algorithm's
  * {@code [min, max]}; shed counts per criticality, success and failure counts; health (DEGRADED iff
- * saturated); the {@code LimitChanged} events (from, to); and for a shed call, that {@code rejection()} is
+ * saturated and in-flight fills the SHEDDABLE share); partitions reserve only the guarantees of
+ * partitions with calls in flight or shed in the current or previous window; the {@code LimitChanged} events (from, to); and for a shed call, that {@code rejection()} is
  * a {@link LoadShedException} whose message states the model's cap and whose retry-after is the last
  * window's mean (-1 before the first window).
  */
@@ -239,6 +240,8 @@ class AdaptiveLimiterProperties {
         final int[] partitionInFlight;
         int windowsClosed;
         int lastShedWindow = -2;
+        /** Per partition: the window of its latest shed call (it wants its guarantee). */
+        final int[] partitionShedIn;
         long lastRtt = -1;
 
         /** The stripe's admission counter and its sample slot (the one sampled call in flight). */
@@ -274,6 +277,8 @@ class AdaptiveLimiterProperties {
             }
             sixteenths[0] = 16 - assigned;
             this.partitionInFlight = new int[named + 1];
+            this.partitionShedIn = new int[named + 1];
+            java.util.Arrays.fill(partitionShedIn, -2);
             this.checkEvery = Math.max(1, config.sampleWindow() / Stripes.count(SampleWindow.MAX_STRIPES));
         }
 
@@ -316,7 +321,8 @@ class AdaptiveLimiterProperties {
             }
             int reserved = 0;
             for (int other = 0; other < sixteenths.length; other++) {
-                if (other != partition) {
+                boolean wants = partitionInFlight[other] > 0 || windowsClosed - partitionShedIn[other] <= 1;
+                if (other != partition && wants) {
                     reserved += Math.max(0, guaranteed(other) - partitionInFlight[other]);
                 }
             }
@@ -334,6 +340,7 @@ class AdaptiveLimiterProperties {
             if (!admits(c, partition)) {
                 shed[c.ordinal()]++;
                 lastShedWindow = windowsClosed;
+                partitionShedIn[partition] = windowsClosed;
                 return null;
             }
             inFlight++;
@@ -530,7 +537,8 @@ class AdaptiveLimiterProperties {
             }
             assertEquals(model.successes, limiter.successCount(), () -> "successCount " + where());
             assertEquals(model.failures, limiter.failureCount(), () -> "failureCount " + where());
-            assertEquals(model.saturated() ? Health.Status.DEGRADED : Health.Status.UP, limiter.health().status(), () -> "health " + where());
+            boolean shedding = model.saturated() && model.inFlight >= model.cap(Criticality.SHEDDABLE);
+            assertEquals(shedding ? Health.Status.DEGRADED : Health.Status.UP, limiter.health().status(), () -> "health " + where());
             List<String> changes = new ArrayList<>();
             for (PolicyEvent event : events) {
                 if (event instanceof PolicyEvent.LimitChanged) {

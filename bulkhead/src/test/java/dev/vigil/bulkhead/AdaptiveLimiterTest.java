@@ -37,11 +37,11 @@ import org.junit.jupiter.api.function.Executable;
 /**
  * Unit tests of {@link AdaptiveLimiter} against its javadoc, in virtual time ({@link ManualScheduler}).
  *
- * <p>Proves: the initial limit; admission up to {@code ceil(L x shedAt(criticality))} (defaults 1, 0.9,
- * 0.75; custom shares); shed counts, {@link LoadShedException} (message, retry-after = the last window's
+ * <p>Proves: the initial limit; admission up to {@code ceil(L x shedAt(criticality))} (defaults 1, 0.7,
+ * 0.5; custom shares); shed counts, {@link LoadShedException} (message, retry-after = the last window's
  * mean latency, absent before the first window), {@code Rejected} and {@code LimitChanged} events;
  * partitions (cached views, unknown names, guaranteed shares {@code floor(share x L)} only while
- * saturated, the unassigned partition keeping what the named shares leave, saturation ending two windows
+ * saturated and only for partitions that want them, the unassigned partition keeping what the named shares leave, saturation ending two windows
  * after the last shed); sampling (the limiter measures latency itself with its ticker, from admission to
  * completion, and ignores {@code elapsedNanos}: {@code measuresLatency()} is false; one admission in
  * {@code sampleEvery} per stripe is sampled, only if the stripe's one sample slot is free, so a second
@@ -368,8 +368,10 @@ class AdaptiveLimiterTest {
         AdmissionPolicy b = limiter.partition("b", Criticality.CRITICAL);
         AdmissionPolicy unassigned = limiter.with(Criticality.CRITICAL);
         List<Long> held = admitAll(a); // 10, then a shed: saturated
-        releaseAll(a, held);
+        assertEquals(AdmissionPolicy.REJECTED, b.tryAcquirePermit()); // b and the unassigned partition are shed
+        assertEquals(AdmissionPolicy.REJECTED, unassigned.tryAcquirePermit()); // too: both want their guarantees
         assertEquals(Health.Status.DEGRADED, limiter.health().status());
+        releaseAll(a, held);
         // guarantees at L = 10: a floor(5.0) = 5, b floor(2.5) = 2, unassigned (0.25) 2
         List<Long> heldA = admitAll(a);
         // a below 5 always may; at 5 and 6 in flight the others' 4 unused guaranteed slots must stay free
@@ -391,21 +393,25 @@ class AdaptiveLimiterTest {
     }
 
     @Test
-    void saturationEndsWhenTwoWindowsCloseWithoutAShed() {
+    void onlyPartitionsThatWantTheirShareHaveItHeldBackAndOnlyForTwoWindows() {
         AdaptiveLimiter limiter = builder(Scripted.fixed(10)).sampleWindow(1).partition("a", 0.5).partition("b", 0.5).build();
         AdmissionPolicy a = limiter.partition("a", Criticality.CRITICAL);
-        releaseAll(a, new ArrayList<>(admitAll(a))); // 10 admitted, the 11th shed in window 0
+        AdmissionPolicy b = limiter.partition("b", Criticality.CRITICAL);
+        List<Long> all = admitAll(a); // the 11th is shed in window 0: saturated
+        assertEquals(10, all.size(), "b is idle: nothing is held back for it, a may take everything");
+        assertEquals(AdmissionPolicy.REJECTED, b.tryAcquirePermit(), "full: b is shed, so it now wants its share");
+        releaseAll(a, all);
         List<Long> held = admitAll(a); // the first of them is the sampled one
-        assertEquals(5, held.size(), "saturated: a leaves b's 5 free");
-        a.complete(held.remove(0), Outcome.SUCCESS, WRONG_ELAPSED); // window 0 closes: the shed was in the previous window
-        assertEquals(Health.Status.DEGRADED, limiter.health().status());
+        assertEquals(5, held.size(), "saturated, and b wants its 5: a stops at its own 5");
+        a.complete(held.remove(0), Outcome.SUCCESS, WRONG_ELAPSED); // window 0 closes: b's shed is one window old
         List<Long> refill = admitAll(a); // sampled: the slot is free again
-        assertEquals(1, refill.size(), "still saturated: a refills to its 5 and is refused, a shed in window 1");
-        a.complete(refill.remove(0), Outcome.SUCCESS, WRONG_ELAPSED); // window 1 closes
-        assertEquals(Health.Status.DEGRADED, limiter.health().status());
-        call(a, Outcome.SUCCESS, MS); // a below its share (4 of 5) is admitted; window 2 closes
-        assertEquals(Health.Status.UP, limiter.health().status());
-        assertEquals(6, admitAll(a).size(), "not saturated: a may take all the free capacity (4 + 6 = 10)");
+        assertEquals(1, refill.size(), "b still wants: a refills to its 5 and is refused (a shed in window 1)");
+        a.complete(refill.remove(0), Outcome.SUCCESS, WRONG_ELAPSED); // window 1 closes: b's shed is two windows old
+        held.addAll(admitAll(a));
+        assertEquals(10, held.size(), "b no longer wants: a (4 held) takes the 6 free slots although saturated");
+        assertEquals(Health.Status.DEGRADED, limiter.health().status(), "shed just now, and full");
+        releaseAll(a, held);
+        assertEquals(Health.Status.UP, limiter.health().status(), "nothing in flight: not shedding, however recent the shed");
     }
 
     /*
@@ -417,11 +423,31 @@ class AdaptiveLimiterTest {
     void theUnassignedPartitionKeepsTheWholeShareTheNamedOnesLeave() {
         AdaptiveLimiter limiter = builder(Scripted.fixed(10)).partition("a", 0.5).partition("b", 0.3).build();
         AdmissionPolicy a = limiter.partition("a", Criticality.CRITICAL);
-        releaseAll(a, admitAll(a)); // saturate
+        AdmissionPolicy b = limiter.partition("b", Criticality.CRITICAL);
+        AdmissionPolicy unassigned = limiter.with(Criticality.CRITICAL);
+        List<Long> all = admitAll(a); // saturate
+        assertEquals(AdmissionPolicy.REJECTED, b.tryAcquirePermit()); // b and the unassigned partition are shed: both want
+        assertEquals(AdmissionPolicy.REJECTED, unassigned.tryAcquirePermit());
+        releaseAll(a, all);
         List<Long> heldA = admitAll(a);
-        List<Long> heldU = admitAll(limiter.with(Criticality.CRITICAL));
-        assertEquals(2, heldU.size(), "unassigned: floor((1 - 0.5 - 0.3) x 10) = 2 guaranteed slots");
+        List<Long> heldU = admitAll(unassigned);
         assertEquals(5, heldA.size(), "a: 5 guaranteed; a 6th would take from b's 3 or the unassigned 2");
+        assertEquals(2, heldU.size(), "unassigned: floor((1 - 0.5 - 0.3) x 10) = 2 guaranteed slots");
+    }
+
+    @Test
+    void anIdleLimiterAdmitsEveryPartitionAfterAShedWithoutWaitingForWindows() {
+        // the README's shape: named shares summing to 1 leave the unassigned partition no guarantee
+        AdaptiveLimiter limiter = builder(Scripted.fixed(20)).partition("interactive", 0.8).partition("batch", 0.2).build();
+        List<Long> burst = admitAll(limiter); // DEFAULT: 14 admitted, the 15th shed
+        assertEquals(14, burst.size());
+        releaseAll(limiter, burst);
+        for (int i = 0; i < 100; i++) {
+            long permit = limiter.tryAcquirePermit();
+            assertTrue(permit != AdmissionPolicy.REJECTED, "call " + i + ": the named partitions are idle, nothing is held back for them");
+            limiter.release(permit);
+        }
+        assertEquals(Health.Status.UP, limiter.health().status());
     }
 
     // ------------------------------------------------------------------ sampling
@@ -1239,5 +1265,18 @@ class AdaptiveLimiterTest {
         AdaptiveLimiter.builder().sampleEvery(1).sampleEvery(1024).sampleWindow(1).sampleWindow(100_000).shedAt(Criticality.SHEDDABLE, Double.MIN_VALUE)
                 .partition("all", 1.0).queue(1, Duration.ofNanos(1)).lifo(true)
                 .codel(Duration.ofNanos(1), Duration.ofNanos(2)).scheduler(scheduler).build();
+    }
+
+    @Test
+    void endingARejectedPermitIsRefusedAndChangesNothing() {
+        AdaptiveLimiter limiter = limiter(Scripted.fixed(10), 1);
+        long permit = limiter.tryAcquirePermit();
+        IllegalArgumentException release = assertThrows(IllegalArgumentException.class, () -> limiter.release(AdmissionPolicy.REJECTED));
+        assertTrue(release.getMessage().contains("permit"), release.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> limiter.complete(AdmissionPolicy.REJECTED, Outcome.SUCCESS, 0));
+        assertEquals(1, limiter.inFlight());
+        assertEquals(10, limiter.limit());
+        limiter.release(permit);
+        assertEquals(0, limiter.inFlight());
     }
 }

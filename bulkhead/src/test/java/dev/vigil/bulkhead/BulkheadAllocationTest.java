@@ -113,9 +113,9 @@ class BulkheadAllocationTest {
                 .algorithm(AimdLimit.builder().initialLimit(4).minLimit(4).maxLimit(4).build()) // a fixed limit of 4
                 .scheduler(new ManualScheduler()).build();
         for (int i = 0; i < 3; i++) {
-            assertNotEquals(AdmissionPolicy.REJECTED, limiter.tryAcquirePermit(), "DEFAULT may fill ceil(4 x 0.9) = 4");
+            assertNotEquals(AdmissionPolicy.REJECTED, limiter.tryAcquirePermit(), "DEFAULT may fill ceil(4 x 0.7) = 3");
         }
-        AdmissionPolicy sheddable = limiter.with(Criticality.SHEDDABLE); // may fill ceil(4 x 0.75) = 3: full
+        AdmissionPolicy sheddable = limiter.with(Criticality.SHEDDABLE); // may fill ceil(4 x 0.5) = 2: full
         AdmissionPolicy critical = limiter.with(Criticality.CRITICAL);
         assertAllocatesNothingPerRound(() -> {
             long shed = sheddable.tryAcquirePermit();

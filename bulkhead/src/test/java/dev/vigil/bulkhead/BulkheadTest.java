@@ -909,4 +909,16 @@ class BulkheadTest {
             return delegate.ticker();
         }
     }
+
+    @Test
+    void endingARejectedPermitIsRefusedAndChangesNothing() {
+        Bulkhead bulkhead = Bulkhead.of("ends", 2);
+        long permit = bulkhead.tryAcquirePermit();
+        IllegalArgumentException release = assertThrows(IllegalArgumentException.class, () -> bulkhead.release(AdmissionPolicy.REJECTED));
+        assertTrue(release.getMessage().contains("permit"), release.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> bulkhead.complete(AdmissionPolicy.REJECTED, Outcome.SUCCESS, 0));
+        assertEquals(1, bulkhead.availablePermits(), "no permit appeared from a refused call");
+        bulkhead.release(permit);
+        assertEquals(2, bulkhead.availablePermits());
+    }
 }

@@ -41,7 +41,8 @@ public final class VigilMetrics implements MeterBinder {
     /**
      * Returns a binder for the given policies, for frameworks that collect {@link MeterBinder}s.
      *
-     * @param policies the policies (pipelines are flattened)
+     * @param policies the policies (pipelines are flattened; a policy given twice is bound once, and
+     *                 policies that describe no meters are left out)
      * @return the binder
      * @throws IllegalArgumentException if the array is null or empty or holds a null, or two policies
      *     of the same kind share a name (their meters would collide)
@@ -51,7 +52,14 @@ public final class VigilMetrics implements MeterBinder {
         if (policies.length == 0) {
             throw new IllegalArgumentException("policies must not be empty");
         }
-        List<Policy> flat = Pipeline.flatten(List.of(policies));
+        List<Policy> flat = new ArrayList<>();
+        for (Policy policy : Pipeline.flatten(List.of(policies))) {
+            // Each instance once (a timeout shared by two pipelines), and only policies with meters (a
+            // view of another policy, which describes none, may share that policy's name).
+            if (flat.stream().noneMatch(seen -> seen == policy) && describesMeters(policy)) {
+                flat.add(policy);
+            }
+        }
         for (int i = 0; i < flat.size(); i++) {
             for (int j = 0; j < i; j++) {
                 if (flat.get(i).name().equals(flat.get(j).name()) && flat.get(i).kind().equals(flat.get(j).kind())) {
@@ -61,6 +69,22 @@ public final class VigilMetrics implements MeterBinder {
             }
         }
         return new VigilMetrics(Collections.unmodifiableList(flat));
+    }
+
+    private static boolean describesMeters(Policy policy) {
+        boolean[] any = {false};
+        policy.describeMetrics(new MetricsSink() {
+            @Override
+            public void counter(String name, String description, String tagKey, String tagValue, LongSupplier count) {
+                any[0] = true;
+            }
+
+            @Override
+            public void gauge(String name, String description, String baseUnit, DoubleSupplier value) {
+                any[0] = true;
+            }
+        });
+        return any[0];
     }
 
     /**

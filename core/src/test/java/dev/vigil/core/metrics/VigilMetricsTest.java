@@ -8,6 +8,7 @@ import dev.vigil.core.Backoff;
 import dev.vigil.core.Fallback;
 import dev.vigil.core.Hedge;
 import dev.vigil.core.Pipeline;
+import dev.vigil.core.Policy;
 import dev.vigil.core.Retry;
 import dev.vigil.core.RetryBudget;
 import dev.vigil.core.Timeout;
@@ -65,6 +66,36 @@ class VigilMetricsTest {
         IllegalArgumentException twice = assertThrows(IllegalArgumentException.class, () -> VigilMetrics.bind(registry, second));
         assertTrue(twice.getMessage().contains("already registered"), twice.getMessage());
         VigilMetrics.bind(registry, Timeout.builder(Duration.ofSeconds(2)).name("other").build());
+    }
+
+    @Test
+    void aPolicyInTwoPipelinesIsBoundOnceAndPoliciesWithoutMetersAreLeftOut() {
+        Timeout shared = Timeout.of(Duration.ofSeconds(1));
+        Policy meterless = new Policy() { // like a view of another policy: same name and kind, no meters
+            @Override
+            public String name() {
+                return "timeout";
+            }
+
+            @Override
+            public String kind() {
+                return "timeout";
+            }
+
+            @Override
+            public <A, T> T execute(dev.vigil.core.CheckedFunction<? super A, ? extends T> action, A argument) throws Exception {
+                return action.apply(argument);
+            }
+
+            @Override
+            public <T> java.util.concurrent.CompletionStage<T> callAsync(
+                    java.util.function.Supplier<? extends java.util.concurrent.CompletionStage<T>> call) {
+                return call.get();
+            }
+        };
+        List<Meter> meters = VigilMetrics.bind(registry, Pipeline.of(shared), Pipeline.of(meterless, shared), shared);
+        assertEquals(3, meters.size(), "the shared timeout's three call counters, once");
+        assertEquals(3, registry.find(MetricsSink.CALLS).tag("kind", "timeout").functionCounters().size());
     }
 
     @Test
