@@ -311,16 +311,7 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         if (queue == null) {
             return admit(criticality, partition);
         }
-        if (Thread.interrupted()) {
-            throw new InterruptedException(); // as Semaphore.acquire: an interrupted caller gets no permit
-        }
-        if (!queue.hasWaiters()) {
-            long permit = tryAdmit(criticality, partition);
-            if (permit != REJECTED) {
-                return permit;
-            }
-        }
-        long permit = queue.await(source, criticality | partition << 2);
+        long permit = queue.acquire(source, criticality | partition << 2);
         return permit == REJECTED ? shed(criticality, partition) : permit;
     }
 

@@ -146,13 +146,7 @@ public final class Bulkhead implements AdmissionPolicy {
         if (queue == null) {
             return tryAcquirePermit();
         }
-        if (Thread.interrupted()) {
-            throw new InterruptedException(); // as Semaphore.acquire: an interrupted caller gets no permit
-        }
-        if (!queue.hasWaiters() && pool.tryTake()) {
-            return PERMIT;
-        }
-        long permit = queue.await(source, 0);
+        long permit = queue.acquire(source, 0);
         return permit == REJECTED ? refused() : permit;
     }
 

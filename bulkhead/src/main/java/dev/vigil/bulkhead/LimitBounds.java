@@ -46,11 +46,6 @@ abstract class LimitBounds implements LimitAlgorithm {
         return "initialLimit=" + initialLimit + ", minLimit=" + minLimit + ", maxLimit=" + maxLimit;
     }
 
-    /** {@code log10(limit)}, at least 1: the step Vegas-style algorithms scale with the limit. */
-    static double log10AtLeastOne(int limit) {
-        return Math.max(1.0, Math.log10(limit));
-    }
-
     /**
      * The setters all algorithm builders share. Each validates at once and throws
      * {@link IllegalArgumentException} naming the parameter and its range; {@code build()} checks that

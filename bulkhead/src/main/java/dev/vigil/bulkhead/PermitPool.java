@@ -54,11 +54,6 @@ final class PermitPool {
         }
     }
 
-    /** @return the number of permits */
-    int capacity() {
-        return capacity;
-    }
-
     /**
      * Takes one permit if any stripe has one.
      *

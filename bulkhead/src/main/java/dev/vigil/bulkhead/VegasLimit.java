@@ -87,7 +87,7 @@ public final class VegasLimit extends LimitBounds {
                 if (noLoadRtt == 0 || window.minRttNanos() < noLoadRtt) {
                     noLoadRtt = window.minRttNanos();
                 }
-                double log = log10AtLeastOne(limit);
+                double log = Math.max(1.0, Math.log10(limit)); // the step Vegas scales with the limit
                 double target;
                 if (window.dropped() > 0) {
                     target = limit - log;

@@ -106,7 +106,7 @@ final class WaitQueue {
 
     /** @return true if some thread waits (a volatile read: the second half of the releasing side's Dekker pair) */
     boolean hasWaiters() {
-        return (int) WAITING.getVolatile(this) > 0;
+        return waiting() > 0;
     }
 
     /** @return the number of waiting threads now */
@@ -120,14 +120,23 @@ final class WaitQueue {
     }
 
     /**
-     * Waits for a permit from {@code source}, in queue order, until granted, timed out or interrupted.
+     * Takes a permit from {@code source} at once if nobody waits (waiters are served first), or else
+     * waits for one in queue order until granted, timed out or interrupted: the synchronous acquire of
+     * every policy with a queue.
      *
      * @return the permit, or {@link AdmissionPolicy#REJECTED} if the queue is full or the wait timed out
-     * @throws InterruptedException if interrupted while waiting; no permit is then held
+     * @throws InterruptedException if interrupted before or while waiting (as {@code Semaphore.acquire},
+     *                              an interrupted caller gets no permit, even a free one); none is then held
      */
-    long await(Source source, int tag) throws InterruptedException {
+    long acquire(Source source, int tag) throws InterruptedException {
         if (Thread.interrupted()) {
             throw new InterruptedException();
+        }
+        if (!hasWaiters()) {
+            long permit = source.tryTake(tag);
+            if (permit != AdmissionPolicy.REJECTED) {
+                return permit;
+            }
         }
         if (!enter()) {
             return AdmissionPolicy.REJECTED;

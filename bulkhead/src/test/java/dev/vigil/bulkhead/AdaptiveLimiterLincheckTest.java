@@ -14,6 +14,7 @@ import dev.vigil.core.time.ManualScheduler;
 import dev.vigil.core.time.ManualTicker;
 import dev.vigil.core.time.Scheduler;
 import dev.vigil.core.time.Ticker;
+import dev.vigil.core.testing.LincheckScenarios.Budget;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -30,15 +31,11 @@ import java.util.concurrent.atomic.LongAdder;
 
 import org.jetbrains.kotlinx.lincheck.LinChecker;
 import org.jetbrains.kotlinx.lincheck.LincheckAssertionError;
-import org.jetbrains.kotlinx.lincheck.Options;
 import org.jetbrains.kotlinx.lincheck.annotations.Operation;
 import org.jetbrains.kotlinx.lincheck.annotations.Param;
 
 import org.jetbrains.kotlinx.lincheck.paramgen.IntGen;
 import org.jetbrains.kotlinx.lincheck.paramgen.ThreadIdGen;
-import org.jetbrains.kotlinx.lincheck.strategy.managed.ManagedStrategyGuaranteeKt;
-import org.jetbrains.kotlinx.lincheck.strategy.managed.modelchecking.ModelCheckingOptions;
-import org.jetbrains.kotlinx.lincheck.strategy.stress.StressOptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -93,6 +90,8 @@ public class AdaptiveLimiterLincheckTest {
 
     /** Thread ids: 0 for the init part, 1 to 3 for the parallel threads, 4 for the post part. */
     static final int THREAD_IDS = 5;
+    /** Scenarios per check, executions per scenario, operations per thread and part: see {@link Budget}. */
+    private static final Budget BUDGET = Budget.of(10, 100, 3);
     /** Permits one Lincheck thread may hold at once. */
     static final int HANDS = 4;
 
@@ -420,12 +419,12 @@ public class AdaptiveLimiterLincheckTest {
     @Test
     void fixedLimitModelChecking() {
         assumeModelCheckingSupported();
-        LinChecker.check(FixedLimitScenario.class, modelChecking().sequentialSpecification(FixedLimitModel.class));
+        LinChecker.check(FixedLimitScenario.class, BUDGET.modelChecking(true, HeldPermits.class).sequentialSpecification(FixedLimitModel.class));
     }
 
     @Test
     void fixedLimitStress() {
-        LinChecker.check(FixedLimitScenario.class, stress().sequentialSpecification(FixedLimitModel.class));
+        LinChecker.check(FixedLimitScenario.class, BUDGET.stress().sequentialSpecification(FixedLimitModel.class));
     }
 
     // ---------------------------------------------------------------- a moving limit
@@ -514,12 +513,12 @@ public class AdaptiveLimiterLincheckTest {
     @Test
     void movingLimitModelChecking() {
         assumeModelCheckingSupported();
-        LinChecker.check(MovingLimitScenario.class, modelChecking().sequentialSpecification(MovingLimitModel.class));
+        LinChecker.check(MovingLimitScenario.class, BUDGET.modelChecking(true, HeldPermits.class).sequentialSpecification(MovingLimitModel.class));
     }
 
     @Test
     void movingLimitStress() {
-        LinChecker.check(MovingLimitScenario.class, stress().sequentialSpecification(MovingLimitModel.class));
+        LinChecker.check(MovingLimitScenario.class, BUDGET.stress().sequentialSpecification(MovingLimitModel.class));
     }
 
     /** {@link MovingLimitScenario} with every outcome recorded, in every part. */
@@ -587,7 +586,7 @@ public class AdaptiveLimiterLincheckTest {
     @Test
     void aLimitChangeLandsAfterTheCompletionFreedItsSlot() {
         assumeModelCheckingSupported();
-        assertThrows(LincheckAssertionError.class, () -> LinChecker.check(ConcurrentSamplesScenario.class, modelChecking()
+        assertThrows(LincheckAssertionError.class, () -> LinChecker.check(ConcurrentSamplesScenario.class, BUDGET.modelChecking(true, HeldPermits.class)
                 .iterations(0)
                 .invocationsPerIteration(1_000)
                 .addCustomScenario(scenario(ConcurrentSamplesScenario.class,
@@ -609,7 +608,7 @@ public class AdaptiveLimiterLincheckTest {
     @Test
     void withoutTheRacingAdmissionTheSameScenarioIsLinearizable() {
         assumeModelCheckingSupported();
-        LinChecker.check(ConcurrentSamplesScenario.class, modelChecking()
+        LinChecker.check(ConcurrentSamplesScenario.class, BUDGET.modelChecking(true, HeldPermits.class)
                 .iterations(0)
                 .invocationsPerIteration(1_000)
                 .addCustomScenario(scenario(ConcurrentSamplesScenario.class,
@@ -831,34 +830,5 @@ public class AdaptiveLimiterLincheckTest {
         if (outcome == Outcome.FAILURE) {
             dropped.increment();
         }
-    }
-
-    // ---------------------------------------------------------------- shared
-
-    /**
-     * Scenarios per check, and executions per scenario: small, for the build. For a deeper run by hand:
-     * {@code -Dvigil.lincheck.iterations=200 -Dvigil.lincheck.invocations=1000}.
-     */
-    private static final int ITERATIONS = Integer.getInteger("vigil.lincheck.iterations", 10);
-    private static final int INVOCATIONS = Integer.getInteger("vigil.lincheck.invocations", 100);
-
-    private static ModelCheckingOptions modelChecking() {
-        return bounded(new ModelCheckingOptions().invocationsPerIteration(INVOCATIONS).checkObstructionFreedom(true)
-                // Outcome counters are statistics, not part of any decision: one step each, not Striped64's loop.
-                .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(LongAdder.class.getName()).allMethods().treatAsAtomic())
-                .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(HeldPermits.class.getName()).allMethods().ignore()));
-    }
-
-    private static StressOptions stress() {
-        return bounded(new StressOptions().invocationsPerIteration(INVOCATIONS));
-    }
-
-    private static <O extends Options<O, ?>> O bounded(O options) {
-        return options.iterations(ITERATIONS)
-                .minimizeFailedScenario(false)
-                .threads(3)
-                .actorsPerThread(3)
-                .actorsBefore(3)
-                .actorsAfter(3);
     }
 }

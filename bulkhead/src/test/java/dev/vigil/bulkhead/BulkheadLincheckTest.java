@@ -11,11 +11,11 @@ import dev.vigil.core.time.ManualTicker;
 import dev.vigil.core.time.Scheduler;
 import dev.vigil.core.time.Ticker;
 import dev.vigil.core.testing.LincheckScenarios.Call;
+import dev.vigil.core.testing.LincheckScenarios.HeldPermits;
+import dev.vigil.core.testing.LincheckScenarios.Budget;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.atomic.LongAdder;
 
 import org.jetbrains.kotlinx.lincheck.LinChecker;
 import org.jetbrains.kotlinx.lincheck.LincheckAssertionError;
@@ -25,9 +25,7 @@ import org.jetbrains.kotlinx.lincheck.annotations.Param;
 
 import org.jetbrains.kotlinx.lincheck.paramgen.IntGen;
 import org.jetbrains.kotlinx.lincheck.paramgen.ThreadIdGen;
-import org.jetbrains.kotlinx.lincheck.strategy.managed.ManagedStrategyGuaranteeKt;
 import org.jetbrains.kotlinx.lincheck.strategy.managed.modelchecking.ModelCheckingOptions;
-import org.jetbrains.kotlinx.lincheck.strategy.stress.StressOptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -92,27 +90,8 @@ public class BulkheadLincheckTest {
 
     /** Thread ids: 0 for the init part, 1 to 3 for the parallel threads, 4 for the post part. */
     static final int THREAD_IDS = 5;
-
-    /**
-     * Each Lincheck thread's permit, if it holds one. Entry {@code tid} is only touched by thread
-     * {@code tid}: thread-confined bookkeeping, which model checking does not interleave.
-     */
-    public static final class HeldPermits {
-        private final long[] permits = new long[THREAD_IDS];
-
-        /** No thread holds a permit. */
-        public HeldPermits() {
-            Arrays.fill(permits, AdmissionPolicy.REJECTED);
-        }
-
-        long get(int tid) {
-            return permits[tid];
-        }
-
-        void set(int tid, long permit) {
-            permits[tid] = permit;
-        }
-    }
+    /** Scenarios per check, executions per scenario, operations per thread and part: see {@link Budget}. */
+    private static final Budget BUDGET = Budget.of(6, 150, 2);
 
     /** A scheduler whose tasks never run: waiters' time limits (an hour here) never expire in a scenario. */
     static final class NoTimers implements Scheduler {
@@ -218,19 +197,29 @@ public class BulkheadLincheckTest {
 
     // ---------------------------------------------------------------- without waiting
 
-    /** A cap of 1: one stripe, so {@code availablePermits()} is one read and linearizable. */
-    public static class Cap1Scenario {
-        private final Bulkhead bulkhead = bulkhead(1);
-        private final HeldPermits held = new HeldPermits();
+    /**
+     * Admissions and ends ({@code step}) on a bulkhead of a given cap; the scenario classes below only
+     * choose the cap (Lincheck needs a class with a no-argument constructor per configuration).
+     */
+    abstract static class CapScenario {
+        final Bulkhead bulkhead;
+        private final HeldPermits held = new HeldPermits(THREAD_IDS);
 
-        /** Lincheck creates one instance per explored execution. */
-        public Cap1Scenario() {
-            // state is initialised by the field initialisers
+        CapScenario(int cap) {
+            bulkhead = bulkhead(cap);
         }
 
         @Operation
         public int step(@Param(gen = ThreadIdGen.class) int tid, @Param(gen = IntGen.class, conf = "0:3") int kind) {
             return BulkheadLincheckTest.step(bulkhead, held, tid, kind);
+        }
+    }
+
+    /** A cap of 1: one stripe, so {@code availablePermits()} is one read and linearizable. */
+    public static class Cap1Scenario extends CapScenario {
+        /** Lincheck creates one instance per explored execution. */
+        public Cap1Scenario() {
+            super(1);
         }
 
         @Operation
@@ -248,18 +237,10 @@ public class BulkheadLincheckTest {
     }
 
     /** A cap of 2 over two stripes: admissions and ends only. */
-    public static class Cap2Scenario {
-        private final Bulkhead bulkhead = bulkhead(2);
-        private final HeldPermits held = new HeldPermits();
-
+    public static class Cap2Scenario extends CapScenario {
         /** Lincheck creates one instance per explored execution. */
         public Cap2Scenario() {
-            // state is initialised by the field initialisers
-        }
-
-        @Operation
-        public int step(@Param(gen = ThreadIdGen.class) int tid, @Param(gen = IntGen.class, conf = "0:3") int kind) {
-            return BulkheadLincheckTest.step(bulkhead, held, tid, kind);
+            super(2);
         }
     }
 
@@ -272,18 +253,10 @@ public class BulkheadLincheckTest {
     }
 
     /** A cap of 3 over two stripes holding 2 and 1 permits. */
-    public static class Cap3Scenario {
-        private final Bulkhead bulkhead = bulkhead(3);
-        private final HeldPermits held = new HeldPermits();
-
+    public static class Cap3Scenario extends CapScenario {
         /** Lincheck creates one instance per explored execution. */
         public Cap3Scenario() {
-            // state is initialised by the field initialisers
-        }
-
-        @Operation
-        public int step(@Param(gen = ThreadIdGen.class) int tid, @Param(gen = IntGen.class, conf = "0:3") int kind) {
-            return BulkheadLincheckTest.step(bulkhead, held, tid, kind);
+            super(3);
         }
     }
 
@@ -298,34 +271,34 @@ public class BulkheadLincheckTest {
     @Test
     void cap1ModelChecking() {
         assumeModelCheckingSupported();
-        LinChecker.check(Cap1Scenario.class, modelChecking(true).sequentialSpecification(Cap1Model.class));
+        LinChecker.check(Cap1Scenario.class, BUDGET.modelChecking(true, HeldPermits.class).sequentialSpecification(Cap1Model.class));
     }
 
     @Test
     void cap1Stress() {
-        LinChecker.check(Cap1Scenario.class, stress().sequentialSpecification(Cap1Model.class));
+        LinChecker.check(Cap1Scenario.class, BUDGET.stress().sequentialSpecification(Cap1Model.class));
     }
 
     @Test
     void cap2ModelChecking() {
         assumeModelCheckingSupported();
-        LinChecker.check(Cap2Scenario.class, modelChecking(true).sequentialSpecification(Cap2Model.class));
+        LinChecker.check(Cap2Scenario.class, BUDGET.modelChecking(true, HeldPermits.class).sequentialSpecification(Cap2Model.class));
     }
 
     @Test
     void cap2Stress() {
-        LinChecker.check(Cap2Scenario.class, stress().sequentialSpecification(Cap2Model.class));
+        LinChecker.check(Cap2Scenario.class, BUDGET.stress().sequentialSpecification(Cap2Model.class));
     }
 
     @Test
     void cap3ModelChecking() {
         assumeModelCheckingSupported();
-        LinChecker.check(Cap3Scenario.class, modelChecking(true).sequentialSpecification(Cap3Model.class));
+        LinChecker.check(Cap3Scenario.class, BUDGET.modelChecking(true, HeldPermits.class).sequentialSpecification(Cap3Model.class));
     }
 
     @Test
     void cap3Stress() {
-        LinChecker.check(Cap3Scenario.class, stress().sequentialSpecification(Cap3Model.class));
+        LinChecker.check(Cap3Scenario.class, BUDGET.stress().sequentialSpecification(Cap3Model.class));
     }
 
     /**
@@ -339,7 +312,7 @@ public class BulkheadLincheckTest {
     @Test
     void aMovingPermitNeverCausesARefusal() {
         assumeModelCheckingSupported();
-        ModelCheckingOptions options = modelChecking(true).iterations(0).invocationsPerIteration(1_000);
+        ModelCheckingOptions options = BUDGET.modelChecking(true, HeldPermits.class).iterations(0).invocationsPerIteration(1_000);
         int[][] roles = {{1, 2, 3}, {1, 3, 2}, {2, 1, 3}, {2, 3, 1}, {3, 1, 2}, {3, 2, 1}};
         for (int[] r : roles) {
             List<List<Call>> threads = new ArrayList<>(List.of(List.of(), List.of(), List.of()));
@@ -354,7 +327,7 @@ public class BulkheadLincheckTest {
     /** A cap of 2 with {@code availablePermits()}: not linearizable, as documented (see below). */
     public static class Cap2AvailableScenario {
         private final Bulkhead bulkhead = bulkhead(2);
-        private final HeldPermits held = new HeldPermits();
+        private final HeldPermits held = new HeldPermits(THREAD_IDS);
 
         /** Lincheck creates one instance per explored execution. */
         public Cap2AvailableScenario() {
@@ -391,7 +364,7 @@ public class BulkheadLincheckTest {
     @Test
     void availablePermitsIsOnlyAnEstimateWhilePermitsMove() {
         assumeModelCheckingSupported();
-        assertFindsInvalidResults(() -> LinChecker.check(Cap2AvailableScenario.class, modelChecking(true).iterations(0)
+        assertFindsInvalidResults(() -> LinChecker.check(Cap2AvailableScenario.class, BUDGET.modelChecking(true, HeldPermits.class).iterations(0)
                 .invocationsPerIteration(5_000)
                 .addCustomScenario(scenario(Cap2AvailableScenario.class, List.of(),
                         List.of(List.of(call("availablePermits")),
@@ -406,7 +379,7 @@ public class BulkheadLincheckTest {
     /** A bulkhead with a max wait: waiting and non-waiting admissions, and ends. */
     public static class WaitingScenario {
         private final Bulkhead bulkhead;
-        private final HeldPermits held = new HeldPermits();
+        private final HeldPermits held = new HeldPermits(THREAD_IDS);
 
         /** Lincheck creates one instance per explored execution: a cap of 1. */
         public WaitingScenario() {
@@ -508,17 +481,17 @@ public class BulkheadLincheckTest {
     @Test
     void waitingModelChecking() {
         assumeModelCheckingSupported();
-        LinChecker.check(WaitingScenario.class, waitingScenarios(modelChecking(false), WaitingScenario.class)
+        LinChecker.check(WaitingScenario.class, waitingScenarios(BUDGET.modelChecking(false, HeldPermits.class), WaitingScenario.class)
                 .invocationsPerIteration(150).sequentialSpecification(WaitingModel.class));
-        LinChecker.check(Waiting2Scenario.class, waitingScenarios(modelChecking(false), Waiting2Scenario.class)
+        LinChecker.check(Waiting2Scenario.class, waitingScenarios(BUDGET.modelChecking(false, HeldPermits.class), Waiting2Scenario.class)
                 .invocationsPerIteration(150).sequentialSpecification(Waiting2Model.class));
     }
 
     @Test
     void waitingStress() {
-        LinChecker.check(WaitingScenario.class, waitingScenarios(stress(), WaitingScenario.class)
+        LinChecker.check(WaitingScenario.class, waitingScenarios(BUDGET.stress(), WaitingScenario.class)
                 .invocationsPerIteration(2_000).sequentialSpecification(WaitingModel.class));
-        LinChecker.check(Waiting2Scenario.class, waitingScenarios(stress(), Waiting2Scenario.class)
+        LinChecker.check(Waiting2Scenario.class, waitingScenarios(BUDGET.stress(), Waiting2Scenario.class)
                 .invocationsPerIteration(2_000).sequentialSpecification(Waiting2Model.class));
     }
 
@@ -538,7 +511,7 @@ public class BulkheadLincheckTest {
         assumeModelCheckingSupported();
         List<Call> tryThenWait = new ArrayList<>(List.of(call("tryAcquire", 3), call("end", 3)));
         tryThenWait.addAll(pair(3));
-        assertFindsInvalidResults(() -> LinChecker.check(WaitingScenario.class, modelChecking(false).iterations(0)
+        assertFindsInvalidResults(() -> LinChecker.check(WaitingScenario.class, BUDGET.modelChecking(false, HeldPermits.class).iterations(0)
                 .invocationsPerIteration(5_000)
                 .addCustomScenario(scenario(WaitingScenario.class, pair(0), List.of(pair(1), pair(2), tryThenWait),
                         List.of(call("availablePermits"))))
@@ -557,34 +530,5 @@ public class BulkheadLincheckTest {
         if (!(found instanceof LincheckAssertionError) && !message.contains("Invalid execution results")) {
             throw new AssertionError("expected Lincheck to report invalid execution results", found);
         }
-    }
-
-    // ---------------------------------------------------------------- shared
-
-    /**
-     * Scenarios per check, and executions per scenario: small, for the build. For a deeper run by hand:
-     * {@code -Dvigil.lincheck.iterations=200 -Dvigil.lincheck.invocations=1000}.
-     */
-    private static final int ITERATIONS = Integer.getInteger("vigil.lincheck.iterations", 6);
-    private static final int INVOCATIONS = Integer.getInteger("vigil.lincheck.invocations", 150);
-
-    private static ModelCheckingOptions modelChecking(boolean obstructionFree) {
-        return bounded(new ModelCheckingOptions().invocationsPerIteration(INVOCATIONS).checkObstructionFreedom(obstructionFree)
-                // The refusal counter is a statistic, not part of any decision: one step, not Striped64's loop.
-                .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(LongAdder.class.getName()).allMethods().treatAsAtomic())
-                .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(HeldPermits.class.getName()).allMethods().ignore()));
-    }
-
-    private static StressOptions stress() {
-        return bounded(new StressOptions().invocationsPerIteration(INVOCATIONS));
-    }
-
-    private static <O extends Options<O, ?>> O bounded(O options) {
-        return options.iterations(ITERATIONS)
-                .minimizeFailedScenario(false)
-                .threads(3)
-                .actorsPerThread(2)
-                .actorsBefore(2)
-                .actorsAfter(2);
     }
 }

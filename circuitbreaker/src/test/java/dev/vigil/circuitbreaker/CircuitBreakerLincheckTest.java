@@ -10,13 +10,14 @@ import dev.vigil.core.AdmissionPolicy;
 import dev.vigil.core.Outcome;
 import dev.vigil.core.Permits;
 import dev.vigil.core.time.ManualScheduler;
+import dev.vigil.core.testing.LincheckScenarios.HeldPermits;
+import dev.vigil.core.testing.LincheckScenarios.Budget;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.PriorityQueue;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.jetbrains.kotlinx.lincheck.LinChecker;
@@ -28,8 +29,6 @@ import org.jetbrains.kotlinx.lincheck.annotations.Param;
 import org.jetbrains.kotlinx.lincheck.paramgen.IntGen;
 import org.jetbrains.kotlinx.lincheck.paramgen.ThreadIdGen;
 import org.jetbrains.kotlinx.lincheck.strategy.managed.ManagedStrategyGuaranteeKt;
-import org.jetbrains.kotlinx.lincheck.strategy.managed.modelchecking.ModelCheckingOptions;
-import org.jetbrains.kotlinx.lincheck.strategy.stress.StressOptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -127,6 +126,8 @@ public class CircuitBreakerLincheckTest {
 
     /** Thread ids: 0 for the init part, 1 to 3 for the parallel threads, 4 for the post part. */
     static final int THREAD_IDS = 5;
+    /** Scenarios per check, executions per scenario, operations per thread and part: see {@link Budget}. */
+    private static final Budget BUDGET = Budget.of(5, 50, 2);
 
     /**
      * One step of a call on a breaker: admits if thread {@code tid} holds no permit (and reports the
@@ -161,28 +162,6 @@ public class CircuitBreakerLincheckTest {
                 policy.release(permit);
         }
         return ENDED;
-    }
-
-    /**
-     * Each Lincheck thread's permit, if it holds one ({@link AdmissionPolicy#REJECTED} if not). Entry
-     * {@code tid} is only touched by thread {@code tid}: thread-confined bookkeeping, which model
-     * checking does not interleave (see {@link #modelChecking}).
-     */
-    public static final class HeldPermits {
-        private final long[] permits = new long[THREAD_IDS];
-
-        /** No thread holds a permit. */
-        public HeldPermits() {
-            Arrays.fill(permits, AdmissionPolicy.REJECTED);
-        }
-
-        long get(int tid) {
-            return permits[tid];
-        }
-
-        void set(int tid, long permit) {
-            permits[tid] = permit;
-        }
     }
 
     // ---------------------------------------------------------------- the sequential model
@@ -434,7 +413,7 @@ public class CircuitBreakerLincheckTest {
      */
     public static class HalfOpenScenario {
         private final CircuitBreaker breaker = halfOpenBreaker(2);
-        private final HeldPermits held = new HeldPermits();
+        private final HeldPermits held = new HeldPermits(THREAD_IDS);
 
         /** Lincheck creates one instance per explored execution. */
         public HalfOpenScenario() {
@@ -460,7 +439,7 @@ public class CircuitBreakerLincheckTest {
     /** {@link HalfOpenScenario} with a single permitted probe: it alone decides. */
     public static class SingleProbeScenario {
         private final CircuitBreaker breaker = halfOpenBreaker(1);
-        private final HeldPermits held = new HeldPermits();
+        private final HeldPermits held = new HeldPermits(THREAD_IDS);
 
         /** Lincheck creates one instance per explored execution. */
         public SingleProbeScenario() {
@@ -520,23 +499,23 @@ public class CircuitBreakerLincheckTest {
     @Test
     void halfOpenModelChecking() {
         assumeModelCheckingSupported();
-        LinChecker.check(HalfOpenScenario.class, modelChecking(true).sequentialSpecification(HalfOpenModel.class));
+        LinChecker.check(HalfOpenScenario.class, BUDGET.modelChecking(true, HeldPermits.class).sequentialSpecification(HalfOpenModel.class));
     }
 
     @Test
     void halfOpenStress() {
-        LinChecker.check(HalfOpenScenario.class, stress().sequentialSpecification(HalfOpenModel.class));
+        LinChecker.check(HalfOpenScenario.class, BUDGET.stress().sequentialSpecification(HalfOpenModel.class));
     }
 
     @Test
     void singleProbeModelChecking() {
         assumeModelCheckingSupported();
-        LinChecker.check(SingleProbeScenario.class, modelChecking(true).sequentialSpecification(SingleProbeModel.class));
+        LinChecker.check(SingleProbeScenario.class, BUDGET.modelChecking(true, HeldPermits.class).sequentialSpecification(SingleProbeModel.class));
     }
 
     @Test
     void singleProbeStress() {
-        LinChecker.check(SingleProbeScenario.class, stress().sequentialSpecification(SingleProbeModel.class));
+        LinChecker.check(SingleProbeScenario.class, BUDGET.stress().sequentialSpecification(SingleProbeModel.class));
     }
 
     // ---------------------------------------------------------------- closed: rates
@@ -553,7 +532,7 @@ public class CircuitBreakerLincheckTest {
                 .slowCallDuration(SLOW_CALL).slowCallRateThreshold(50)
                 .scheduler(new ManualScheduler())
                 .build();
-        private final HeldPermits held = new HeldPermits();
+        private final HeldPermits held = new HeldPermits(THREAD_IDS);
 
         /** Lincheck creates one instance per explored execution. */
         public RatesScenario() {
@@ -587,12 +566,12 @@ public class CircuitBreakerLincheckTest {
     @Test
     void ratesModelChecking() {
         assumeModelCheckingSupported();
-        LinChecker.check(RatesScenario.class, modelChecking(true).sequentialSpecification(RatesModel.class));
+        LinChecker.check(RatesScenario.class, BUDGET.modelChecking(true, HeldPermits.class).sequentialSpecification(RatesModel.class));
     }
 
     @Test
     void ratesStress() {
-        LinChecker.check(RatesScenario.class, stress().sequentialSpecification(RatesModel.class));
+        LinChecker.check(RatesScenario.class, BUDGET.stress().sequentialSpecification(RatesModel.class));
     }
 
     // ---------------------------------------------------------------- closed: consecutive failures
@@ -608,7 +587,7 @@ public class CircuitBreakerLincheckTest {
                 .countWindow(16).minimumCalls(16).consecutiveFailures(2)
                 .scheduler(new ManualScheduler())
                 .build();
-        private final HeldPermits held = new HeldPermits();
+        private final HeldPermits held = new HeldPermits(THREAD_IDS);
 
         /** Lincheck creates one instance per explored execution. */
         public ConsecutiveScenario() {
@@ -648,12 +627,12 @@ public class CircuitBreakerLincheckTest {
     @Test
     void consecutiveFailuresModelChecking() {
         assumeModelCheckingSupported();
-        LinChecker.check(ConsecutiveScenario.class, modelChecking(true).actorsBefore(0).sequentialSpecification(ConsecutiveModel.class));
+        LinChecker.check(ConsecutiveScenario.class, BUDGET.modelChecking(true, HeldPermits.class).actorsBefore(0).sequentialSpecification(ConsecutiveModel.class));
     }
 
     @Test
     void consecutiveFailuresStress() {
-        LinChecker.check(ConsecutiveScenario.class, stress().actorsBefore(0).sequentialSpecification(ConsecutiveModel.class));
+        LinChecker.check(ConsecutiveScenario.class, BUDGET.stress().actorsBefore(0).sequentialSpecification(ConsecutiveModel.class));
     }
 
     /**
@@ -670,7 +649,7 @@ public class CircuitBreakerLincheckTest {
     @Test
     void aTripIsDecidedBeforeItsCas() {
         assumeModelCheckingSupported();
-        assertThrows(LincheckAssertionError.class, () -> LinChecker.check(ConsecutiveScenario.class, modelChecking(true).iterations(0)
+        assertThrows(LincheckAssertionError.class, () -> LinChecker.check(ConsecutiveScenario.class, BUDGET.modelChecking(true, HeldPermits.class).iterations(0)
                 .invocationsPerIteration(1_000)
                 .addCustomScenario(scenario(ConsecutiveScenario.class,
                         List.of(call("step", 0, FAILURE), call("step", 0, FAILURE)),
@@ -702,7 +681,7 @@ public class CircuitBreakerLincheckTest {
                 .countWindow(32).consecutiveFailures(1).permittedCallsInHalfOpen(1)
                 .scheduler(new ManualScheduler())
                 .build();
-        private final HeldPermits held = new HeldPermits();
+        private final HeldPermits held = new HeldPermits(THREAD_IDS);
 
         /** Lincheck creates one instance per explored execution. */
         public TransitionsScenario() {
@@ -792,12 +771,12 @@ public class CircuitBreakerLincheckTest {
     @Test
     void manualTransitionsModelChecking() {
         assumeModelCheckingSupported();
-        LinChecker.check(TransitionsScenario.class, withEpochScenarios(modelChecking(true)).sequentialSpecification(TransitionsModel.class));
+        LinChecker.check(TransitionsScenario.class, withEpochScenarios(BUDGET.modelChecking(true, HeldPermits.class)).sequentialSpecification(TransitionsModel.class));
     }
 
     @Test
     void manualTransitionsStress() {
-        LinChecker.check(TransitionsScenario.class, withEpochScenarios(stress()).sequentialSpecification(TransitionsModel.class));
+        LinChecker.check(TransitionsScenario.class, withEpochScenarios(BUDGET.stress()).sequentialSpecification(TransitionsModel.class));
     }
 
     // ---------------------------------------------------------------- open duration in virtual time
@@ -816,7 +795,7 @@ public class CircuitBreakerLincheckTest {
                 .openDuration(Duration.ofSeconds(10)).automaticTransitionToHalfOpen(true)
                 .scheduler(scheduler)
                 .build();
-        private final HeldPermits held = new HeldPermits();
+        private final HeldPermits held = new HeldPermits(THREAD_IDS);
 
         /** Lincheck creates one instance per explored execution. */
         public OpenDurationScenario() {
@@ -854,7 +833,7 @@ public class CircuitBreakerLincheckTest {
         assumeModelCheckingSupported();
         // ManualScheduler takes locks (a test tool, uncontended here: one thread advances, nothing else
         // schedules): no obstruction-freedom check, and its lock and queue are single steps.
-        LinChecker.check(OpenDurationScenario.class, modelChecking(false)
+        LinChecker.check(OpenDurationScenario.class, BUDGET.modelChecking(false, HeldPermits.class)
                 .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(ReentrantLock.class.getName(), PriorityQueue.class.getName())
                         .allMethods().treatAsAtomic())
                 .sequentialSpecification(OpenDurationModel.class));
@@ -862,7 +841,7 @@ public class CircuitBreakerLincheckTest {
 
     @Test
     void openDurationStress() {
-        LinChecker.check(OpenDurationScenario.class, stress().sequentialSpecification(OpenDurationModel.class));
+        LinChecker.check(OpenDurationScenario.class, BUDGET.stress().sequentialSpecification(OpenDurationModel.class));
     }
 
     /** Open for 10 s from time 0, one probe, half-open only lazily (at the first call after the open duration). */
@@ -872,7 +851,7 @@ public class CircuitBreakerLincheckTest {
                 .countWindow(32).permittedCallsInHalfOpen(1).openDuration(Duration.ofSeconds(10))
                 .scheduler(scheduler)
                 .build();
-        private final HeldPermits held = new HeldPermits();
+        private final HeldPermits held = new HeldPermits(THREAD_IDS);
 
         /** Lincheck creates one instance per explored execution. */
         public LazyHalfOpenScenario() {
@@ -918,7 +897,7 @@ public class CircuitBreakerLincheckTest {
     @Test
     void aLazyTransitionIsNotPartOfTheCallThatMakesIt() {
         assumeModelCheckingSupported();
-        assertThrows(LincheckAssertionError.class, () -> LinChecker.check(LazyHalfOpenScenario.class, modelChecking(false)
+        assertThrows(LincheckAssertionError.class, () -> LinChecker.check(LazyHalfOpenScenario.class, BUDGET.modelChecking(false, HeldPermits.class)
                 .iterations(0)
                 .invocationsPerIteration(1_000)
                 .addCustomScenario(scenario(LazyHalfOpenScenario.class,
@@ -942,7 +921,7 @@ public class CircuitBreakerLincheckTest {
                 .slowCallDuration(SLOW_CALL).slowCallRateThreshold(50)
                 .scheduler(new ManualScheduler())
                 .build();
-        private final HeldPermits held = new HeldPermits();
+        private final HeldPermits held = new HeldPermits(THREAD_IDS);
 
         /** Lincheck creates one instance per explored execution. */
         public DisabledWindowScenario() {
@@ -972,12 +951,12 @@ public class CircuitBreakerLincheckTest {
     @Test
     void disabledWindowModelChecking() {
         assumeModelCheckingSupported();
-        LinChecker.check(DisabledWindowScenario.class, modelChecking(true).sequentialSpecification(DisabledWindowModel.class));
+        LinChecker.check(DisabledWindowScenario.class, BUDGET.modelChecking(true, HeldPermits.class).sequentialSpecification(DisabledWindowModel.class));
     }
 
     @Test
     void disabledWindowStress() {
-        LinChecker.check(DisabledWindowScenario.class, stress().sequentialSpecification(DisabledWindowModel.class));
+        LinChecker.check(DisabledWindowScenario.class, BUDGET.stress().sequentialSpecification(DisabledWindowModel.class));
     }
 
     // ---------------------------------------------------------------- the probe word alone
@@ -995,7 +974,7 @@ public class CircuitBreakerLincheckTest {
         static final long ADMITTED_PROBE = Long.MIN_VALUE;
         static final long RELEASED = -2L;
         private final Phase phase = new Phase(State.HALF_OPEN, 1, null, 0L, 0L, 1, 0L);
-        private final HeldPermits held = new HeldPermits();
+        private final HeldPermits held = new HeldPermits(THREAD_IDS);
 
         /** Lincheck creates one instance per explored execution. */
         public ProbeWordScenario() {
@@ -1077,44 +1056,11 @@ public class CircuitBreakerLincheckTest {
     @Test
     void probeWordModelChecking() {
         assumeModelCheckingSupported();
-        LinChecker.check(ProbeWordScenario.class, modelChecking(true).sequentialSpecification(ProbeWordModel.class));
+        LinChecker.check(ProbeWordScenario.class, BUDGET.modelChecking(true, HeldPermits.class).sequentialSpecification(ProbeWordModel.class));
     }
 
     @Test
     void probeWordStress() {
-        LinChecker.check(ProbeWordScenario.class, stress().sequentialSpecification(ProbeWordModel.class));
-    }
-
-    // ---------------------------------------------------------------- shared
-
-    /**
-     * Scenarios per check, and executions per scenario: small, for the build. For a deeper run by hand:
-     * {@code -Dvigil.lincheck.iterations=200 -Dvigil.lincheck.invocations=1000}.
-     */
-    private static final int ITERATIONS = Integer.getInteger("vigil.lincheck.iterations", 5);
-    private static final int INVOCATIONS = Integer.getInteger("vigil.lincheck.invocations", 50);
-
-    private static ModelCheckingOptions modelChecking(boolean obstructionFree) {
-        return bounded(new ModelCheckingOptions().invocationsPerIteration(INVOCATIONS).checkObstructionFreedom(obstructionFree)
-                // Metrics counters are statistics, not part of any decision: one step each, not Striped64's loop.
-                .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(LongAdder.class.getName()).allMethods().treatAsAtomic())
-                .addGuarantee(ManagedStrategyGuaranteeKt.forClasses(HeldPermits.class.getName()).allMethods().ignore()));
-    }
-
-    private static StressOptions stress() {
-        return bounded(new StressOptions().invocationsPerIteration(INVOCATIONS));
-    }
-
-    /**
-     * A small scenario space (two steps per thread: one admission and its end), so that the whole
-     * class runs in about fifteen seconds on 2 cores.
-     */
-    private static <O extends Options<O, ?>> O bounded(O options) {
-        return options.iterations(ITERATIONS)
-                .minimizeFailedScenario(false) // scenarios are small already; minimising re-runs them all
-                .threads(3)
-                .actorsPerThread(2)
-                .actorsBefore(2)
-                .actorsAfter(2);
+        LinChecker.check(ProbeWordScenario.class, BUDGET.stress().sequentialSpecification(ProbeWordModel.class));
     }
 }
