@@ -347,34 +347,20 @@ public class AdaptiveLimiterLincheckTest {
     // ---------------------------------------------------------------- a fixed limit
 
     /**
-     * Limit 4 (AIMD, initial 4, with a window of 100,000 samples that never closes here): CRITICAL calls
-     * may fill 4 slots, SHEDDABLE ones 3; every outcome frees the slot at once, sampled or not.
+     * What the fixed- and moving-limit scenarios share: the limiter, its CRITICAL and SHEDDABLE views,
+     * the permits each thread holds, and the operations {@code release}, {@code limit} and
+     * {@code inFlight}; each scenario adds its own acquire and complete operations.
      */
-    public static class FixedLimitScenario {
-        private final AdaptiveLimiter limiter = scenarioLimiter("lin-fixed")
-                .algorithm(AimdLimit.builder().initialLimit(4).build()).sampleWindow(100_000).build();
-        private final AdmissionPolicy critical = limiter.with(Criticality.CRITICAL);
-        private final AdmissionPolicy sheddable = limiter.with(Criticality.SHEDDABLE);
-        private final HeldPermits held = new HeldPermits();
+    abstract static class LimiterScenario {
+        final AdaptiveLimiter limiter;
+        final AdmissionPolicy critical;
+        final AdmissionPolicy sheddable;
+        final HeldPermits held = new HeldPermits();
 
-        /** Lincheck creates one instance per explored execution. */
-        public FixedLimitScenario() {
-            // state is initialised by the field initialisers
-        }
-
-        @Operation
-        public String acquireCritical(@Param(gen = ThreadIdGen.class) int tid) {
-            return acquire(critical, held, tid);
-        }
-
-        @Operation
-        public String acquireSheddable(@Param(gen = ThreadIdGen.class) int tid) {
-            return acquire(sheddable, held, tid);
-        }
-
-        @Operation
-        public String complete(@Param(gen = ThreadIdGen.class) int tid, @Param(gen = IntGen.class, conf = "0:2") int kind) {
-            return AdaptiveLimiterLincheckTest.complete(limiter, held, tid, outcome(kind));
+        LimiterScenario(AdaptiveLimiter limiter) {
+            this.limiter = limiter;
+            this.critical = limiter.with(Criticality.CRITICAL);
+            this.sheddable = limiter.with(Criticality.SHEDDABLE);
         }
 
         @Operation
@@ -390,6 +376,32 @@ public class AdaptiveLimiterLincheckTest {
         @Operation
         public int inFlight() {
             return limiter.inFlight();
+        }
+    }
+
+    /**
+     * Limit 4 (AIMD, initial 4, with a window of 100,000 samples that never closes here): CRITICAL calls
+     * may fill 4 slots, SHEDDABLE ones 3; every outcome frees the slot at once, sampled or not.
+     */
+    public static class FixedLimitScenario extends LimiterScenario {
+        /** Lincheck creates one instance per explored execution. */
+        public FixedLimitScenario() {
+            super(scenarioLimiter("lin-fixed").algorithm(AimdLimit.builder().initialLimit(4).build()).sampleWindow(100_000).build());
+        }
+
+        @Operation
+        public String acquireCritical(@Param(gen = ThreadIdGen.class) int tid) {
+            return acquire(critical, held, tid);
+        }
+
+        @Operation
+        public String acquireSheddable(@Param(gen = ThreadIdGen.class) int tid) {
+            return acquire(sheddable, held, tid);
+        }
+
+        @Operation
+        public String complete(@Param(gen = ThreadIdGen.class) int tid, @Param(gen = IntGen.class, conf = "0:2") int kind) {
+            return AdaptiveLimiterLincheckTest.complete(limiter, held, tid, outcome(kind));
         }
     }
 
@@ -437,16 +449,10 @@ public class AdaptiveLimiterLincheckTest {
      * slot), so the limit moves only where no call races with it. The post part's acquires first release
      * what the parallel threads still hold.
      */
-    public static class MovingLimitScenario {
-        private final AdaptiveLimiter limiter = scenarioLimiter("lin-moving")
-                .algorithm(new Sequence()).sampleWindow(1).build();
-        private final AdmissionPolicy critical = limiter.with(Criticality.CRITICAL);
-        private final AdmissionPolicy sheddable = limiter.with(Criticality.SHEDDABLE);
-        private final HeldPermits held = new HeldPermits();
-
+    public static class MovingLimitScenario extends LimiterScenario {
         /** Lincheck creates one instance per explored execution. */
         public MovingLimitScenario() {
-            // state is initialised by the field initialisers
+            super(scenarioLimiter("lin-moving").algorithm(new Sequence()).sampleWindow(1).build());
         }
 
         @Operation
@@ -464,21 +470,6 @@ public class AdaptiveLimiterLincheckTest {
         @Operation
         public String complete(@Param(gen = ThreadIdGen.class) int tid, @Param(gen = IntGen.class, conf = "0:1") int kind) {
             return AdaptiveLimiterLincheckTest.complete(limiter, held, tid, sequentialPart(tid) ? outcome(kind) : Outcome.IGNORED);
-        }
-
-        @Operation
-        public String release(@Param(gen = ThreadIdGen.class) int tid) {
-            return AdaptiveLimiterLincheckTest.release(limiter, held, tid);
-        }
-
-        @Operation
-        public int limit() {
-            return limiter.limit();
-        }
-
-        @Operation
-        public int inFlight() {
-            return limiter.inFlight();
         }
     }
 

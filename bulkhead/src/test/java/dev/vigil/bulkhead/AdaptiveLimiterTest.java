@@ -178,6 +178,19 @@ class AdaptiveLimiterTest {
     }
 
     /** Admits through {@code policy} until it refuses; returns the permits. */
+    /**
+     * Makes sequential calls until the algorithm has seen one sampled, so the next admission on this
+     * thread is the first of a new sampling phase; fails if that takes more than one phase of
+     * {@code sampleEvery} calls.
+     */
+    private void untilOneIsSampled(AdmissionPolicy limiter, Scripted algorithm, int sampleEvery) {
+        int calls = 0;
+        while (algorithm.seen.isEmpty()) {
+            call(limiter, Outcome.SUCCESS, MS);
+            assertTrue(++calls <= sampleEvery, "one call in " + sampleEvery + " is sampled");
+        }
+    }
+
     private static List<Long> admitAll(AdmissionPolicy policy) {
         List<Long> permits = new ArrayList<>();
         for (long p = policy.tryAcquirePermit(); p != AdmissionPolicy.REJECTED; p = policy.tryAcquirePermit()) {
@@ -560,12 +573,7 @@ class AdaptiveLimiterTest {
     void aDueCallThatFindsTheSlotBusyIsSkippedNotDeferred() {
         Scripted algorithm = Scripted.fixed(10);
         AdaptiveLimiter limiter = builder(algorithm).sampleEvery(2).sampleWindow(1).build();
-        // find the phase: sequential calls until one is sampled
-        int calls = 0;
-        while (algorithm.seen.isEmpty()) {
-            call(limiter, Outcome.SUCCESS, MS);
-            assertTrue(++calls <= 2, "one call in two is sampled");
-        }
+        untilOneIsSampled(limiter, algorithm, 2); // the next call starts a new phase
         long x = admit(limiter); // not due
         long y = admit(limiter); // due, sampled
         long z = admit(limiter); // not due
@@ -603,11 +611,7 @@ class AdaptiveLimiterTest {
     void withTheDefaultSampleEveryDropsOfTheUnsampledCallsReachTheNextWindow() {
         Scripted algorithm = Scripted.fixed(10);
         AdaptiveLimiter limiter = AdaptiveLimiter.builder().algorithm(algorithm).scheduler(scheduler).sampleWindow(1).build();
-        int calls = 0;
-        while (algorithm.seen.isEmpty()) {
-            call(limiter, Outcome.SUCCESS, MS);
-            assertTrue(++calls <= 8, "one call in 8 is sampled");
-        }
+        untilOneIsSampled(limiter, algorithm, 8); // the next call starts a new phase
         for (int i = 0; i < 7; i++) {
             call(limiter, Outcome.FAILURE, MS); // the 7 calls between two sampled ones
         }
@@ -637,11 +641,7 @@ class AdaptiveLimiterTest {
     void afterAnIgnoredSampledCallTheNextDueCallIsSampled() {
         Scripted algorithm = Scripted.fixed(10);
         AdaptiveLimiter limiter = builder(algorithm).sampleEvery(2).sampleWindow(1).build();
-        int calls = 0;
-        while (algorithm.seen.isEmpty()) {
-            call(limiter, Outcome.SUCCESS, MS);
-            assertTrue(++calls <= 2, "one call in two is sampled");
-        }
+        untilOneIsSampled(limiter, algorithm, 2); // the next call starts a new phase
         long x = admit(limiter); // not due
         long y = admit(limiter); // due, sampled
         limiter.complete(y, Outcome.IGNORED, WRONG_ELAPSED); // frees the slot, records nothing

@@ -54,26 +54,37 @@ class CircuitBreakerStressTest {
     private static final int PLATFORM_CALLS = 20_000;
     private static final int VIRTUAL_CALLS = 100;
 
-    // ---------------------------------------------------------------- half-open, held open
+    /** A stress run: workers hammering one breaker on the executor, each making callsPerWorker calls. */
+    private interface Hammer {
+        void run(ExecutorService executor, int workers, int callsPerWorker) throws Exception;
+    }
 
-    @Test
-    void halfOpenNeverAdmitsMoreThanItsProbesOnPlatformThreads() throws Exception {
-        ExecutorService executor = Executors.newFixedThreadPool(PLATFORM_THREADS);
+    private static void onPlatformThreads(Hammer hammer) throws Exception {
+        hammerOn(Executors.newFixedThreadPool(PLATFORM_THREADS), hammer, PLATFORM_THREADS, PLATFORM_CALLS);
+    }
+
+    private static void onVirtualThreads(Hammer hammer) throws Exception {
+        hammerOn(VirtualThreads.executor(), hammer, VIRTUAL_THREADS, VIRTUAL_CALLS);
+    }
+
+    private static void hammerOn(ExecutorService executor, Hammer hammer, int workers, int callsPerWorker) throws Exception {
         try {
-            hammerHalfOpen(executor, PLATFORM_THREADS, PLATFORM_CALLS);
+            hammer.run(executor, workers, callsPerWorker);
         } finally {
             executor.shutdownNow();
         }
     }
 
+    // ---------------------------------------------------------------- half-open, held open
+
+    @Test
+    void halfOpenNeverAdmitsMoreThanItsProbesOnPlatformThreads() throws Exception {
+        onPlatformThreads(CircuitBreakerStressTest::hammerHalfOpen);
+    }
+
     @Test
     void halfOpenNeverAdmitsMoreThanItsProbesOnVirtualThreads() throws Exception {
-        ExecutorService executor = VirtualThreads.executor();
-        try {
-            hammerHalfOpen(executor, VIRTUAL_THREADS, VIRTUAL_CALLS);
-        } finally {
-            executor.shutdownNow();
-        }
+        onVirtualThreads(CircuitBreakerStressTest::hammerHalfOpen);
     }
 
     /**
@@ -145,22 +156,12 @@ class CircuitBreakerStressTest {
 
     @Test
     void cyclesNeverAdmitMoreThanTheProbesOfEachHalfOpenOnPlatformThreads() throws Exception {
-        ExecutorService executor = Executors.newFixedThreadPool(PLATFORM_THREADS);
-        try {
-            hammerCycles(executor, PLATFORM_THREADS, PLATFORM_CALLS);
-        } finally {
-            executor.shutdownNow();
-        }
+        onPlatformThreads(CircuitBreakerStressTest::hammerCycles);
     }
 
     @Test
     void cyclesNeverAdmitMoreThanTheProbesOfEachHalfOpenOnVirtualThreads() throws Exception {
-        ExecutorService executor = VirtualThreads.executor();
-        try {
-            hammerCycles(executor, VIRTUAL_THREADS, VIRTUAL_CALLS);
-        } finally {
-            executor.shutdownNow();
-        }
+        onVirtualThreads(CircuitBreakerStressTest::hammerCycles);
     }
 
     /**
