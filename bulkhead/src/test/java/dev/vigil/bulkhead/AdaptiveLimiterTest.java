@@ -177,7 +177,6 @@ class AdaptiveLimiterTest {
         return permit;
     }
 
-    /** Admits through {@code policy} until it refuses; returns the permits. */
     /**
      * Makes sequential calls until the algorithm has seen one sampled, so the next admission on this
      * thread is the first of a new sampling phase; fails if that takes more than one phase of
@@ -191,6 +190,7 @@ class AdaptiveLimiterTest {
         }
     }
 
+    /** Admits through {@code policy} until it refuses; returns the permits. */
     private static List<Long> admitAll(AdmissionPolicy policy) {
         List<Long> permits = new ArrayList<>();
         for (long p = policy.tryAcquirePermit(); p != AdmissionPolicy.REJECTED; p = policy.tryAcquirePermit()) {

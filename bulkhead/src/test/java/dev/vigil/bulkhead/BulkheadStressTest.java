@@ -93,7 +93,8 @@ class BulkheadStressTest {
                     continue;
                 }
                 pinned++;
-                if (event.getStackTrace() != null && hasVigilFrame(event.getStackTrace().getFrames())) {
+                if (event.getStackTrace() != null && hasVigilFrame(event.getStackTrace().getFrames())
+                        && !inTheJdksInterruptClearing(event.getStackTrace().getFrames())) {
                     pinnedInVigil.add(describe(event));
                 }
             }
@@ -102,6 +103,23 @@ class BulkheadStressTest {
         } finally {
             Files.deleteIfExists(file);
         }
+    }
+
+    /**
+     * On JDK 24+, {@code Thread.interrupted()} on an interrupted virtual thread clears the flag inside the
+     * JDK's own {@code synchronized (interruptLock)} with preemption disabled, the lock
+     * {@code Thread.interrupt()} holds while setting it; racing with the interrupter (this test
+     * interrupts waiters), the clearing thread can block there pinned. The monitor is the JDK's, and
+     * every caller that honours interrupts (j.u.c. locks included) clears them this way, so such an
+     * event, whose top frame is that JDK method, is not a pin in Vigil's code. Any other pinned stack
+     * with a Vigil frame still fails the test.
+     */
+    private static boolean inTheJdksInterruptClearing(List<RecordedFrame> frames) {
+        if (frames.isEmpty() || frames.get(0).getMethod() == null) {
+            return false;
+        }
+        return frames.get(0).getMethod().getType().getName().equals("java.lang.VirtualThread")
+                && frames.get(0).getMethod().getName().equals("getAndClearInterrupt");
     }
 
     private static boolean hasVigilFrame(List<RecordedFrame> frames) {
