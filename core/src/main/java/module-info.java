@@ -21,5 +21,6 @@ module dev.vigil.core {
     exports dev.vigil.core.health;
     exports dev.vigil.core.metrics;
     // Implementation helpers (argument checks) for Vigil's own feature modules only, by name.
-    exports dev.vigil.core.internal to dev.vigil.circuitbreaker, dev.vigil.bulkhead;
+    exports dev.vigil.core.internal to dev.vigil.circuitbreaker, dev.vigil.bulkhead,
+            dev.vigil.governor;
 }

@@ -22,7 +22,7 @@ class ModuleExportsTest {
         ModuleSurface surface = ModuleSurface.of(Policy.class);
         surface.assertExports("dev.vigil.core",
                 Set.of("dev.vigil.core", "dev.vigil.core.time", "dev.vigil.core.event", "dev.vigil.core.health", "dev.vigil.core.metrics"),
-                Map.of("dev.vigil.core.internal", Set.of("dev.vigil.circuitbreaker", "dev.vigil.bulkhead")));
+                Map.of("dev.vigil.core.internal", Set.of("dev.vigil.circuitbreaker", "dev.vigil.bulkhead", "dev.vigil.governor")));
         assertTrue(surface.descriptor().packages().contains("dev.vigil.core.internal"), "internal exists");
     }
 

@@ -14,7 +14,7 @@ import java.time.Duration;
 public sealed interface PolicyEvent
         permits PolicyEvent.StateChanged, PolicyEvent.Rejected, PolicyEvent.TimedOut, PolicyEvent.FallbackUsed,
                 PolicyEvent.RetryScheduled, PolicyEvent.RetriesExhausted, PolicyEvent.HedgeStarted,
-                PolicyEvent.LimitChanged {
+                PolicyEvent.LimitChanged, PolicyEvent.ActionDecided {
 
     /** @return the name of the policy that published the event */
     String policyName();
@@ -174,6 +174,30 @@ public sealed interface PolicyEvent
         public LimitChanged {
             Checks.notNull(policyName, "policyName");
             Checks.notNull(policyKind, "policyKind");
+            Checks.notNull(reason, "reason");
+        }
+    }
+
+    /**
+     * A governor decided on an automated action (see {@code dev.vigil.governor.Governor}): let it go
+     * now, after a delay, only with a person's approval, or not at all.
+     *
+     * @param policyName the governor's name
+     * @param policyKind the policy's kind
+     * @param nanoTime   the ticker reading at the decision
+     * @param action     the action class asked about (e.g. "terminate-instance")
+     * @param verdict    ALLOW, DELAY, NEEDS_APPROVAL or DENY
+     * @param delayNanos the wait before acting, for DELAY; 0 otherwise
+     * @param reason     why, for people (e.g. "3rd unsafe action in PT1H: curve delay PT20S")
+     */
+    record ActionDecided(String policyName, String policyKind, long nanoTime, String action, String verdict, long delayNanos,
+                         String reason) implements PolicyEvent {
+        /** @throws IllegalArgumentException if a text component is null */
+        public ActionDecided {
+            Checks.notNull(policyName, "policyName");
+            Checks.notNull(policyKind, "policyKind");
+            Checks.notNull(action, "action");
+            Checks.notNull(verdict, "verdict");
             Checks.notNull(reason, "reason");
         }
     }

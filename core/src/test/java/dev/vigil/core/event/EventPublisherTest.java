@@ -57,7 +57,8 @@ class EventPublisherTest {
                 new PolicyEvent.RetryScheduled("r", "retry", 5L, 2, Duration.ofMillis(100), new java.io.IOException(), null),
                 new PolicyEvent.RetriesExhausted("r", "retry", 6L, 3, "3 of 3 attempts made"),
                 new PolicyEvent.HedgeStarted("h", "hedge", 7L, 2),
-                new PolicyEvent.LimitChanged("l", "limiter", 8L, 20, 18, "drops"));
+                new PolicyEvent.LimitChanged("l", "limiter", 8L, 20, 18, "drops"),
+                new PolicyEvent.ActionDecided("g", "governor", 9L, "terminate", "DELAY", 5_000L, "2nd in window"));
         List<String> described = new ArrayList<>();
         for (PolicyEvent event : events) {
             if (event instanceof PolicyEvent.StateChanged changed) {
@@ -76,11 +77,13 @@ class EventPublisherTest {
                 described.add("hedge#" + hedge.attempt());
             } else if (event instanceof PolicyEvent.LimitChanged limit) {
                 described.add("limit:" + limit.from() + "->" + limit.to());
+            } else if (event instanceof PolicyEvent.ActionDecided decided) {
+                described.add(decided.action() + ":" + decided.verdict() + "/" + decided.delayNanos());
             }
         }
-        assertEquals(8, PolicyEvent.class.getPermittedSubclasses().length, "update this test when the family grows");
+        assertEquals(9, PolicyEvent.class.getPermittedSubclasses().length, "update this test when the family grows");
         assertEquals(List.of("CLOSED->OPEN", "rejected:open", "timeout:5", "fallback:503",
-                "retry#2 in 100", "exhausted:3", "hedge#2", "limit:20->18"), described);
+                "retry#2 in 100", "exhausted:3", "hedge#2", "limit:20->18", "terminate:DELAY/5000"), described);
     }
 
     @Test
