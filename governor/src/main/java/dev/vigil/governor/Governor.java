@@ -41,8 +41,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>How an unsafe request is decided</b>, in this order (the first that applies wins):
  * <ol>
  *   <li>the governor is tripped: DENY until a person calls {@link #reset};</li>
- *   <li>the request makes more than {@code tripAt} unsafe requests (of any action class, decided or
- *       not) within the trip window: the governor trips (automation itself is suspect) and DENY;</li>
+ *   <li>the request makes more than {@code tripAt} unsafe requests (of any action class, whatever was
+ *       decided; approvals, made by people, do not count) within the trip window: the governor trips
+ *       (automation itself is suspect) and DENY;</li>
  *   <li>the action would leave less than its floor in service: DENY. The request states the capacity it
  *       sees now; units this governor let through whose delay has not elapsed yet are subtracted too
  *       (they cannot show yet), so {@code capacity - pending - amount >= floor} must hold;</li>
@@ -327,8 +328,13 @@ public final class Governor {
         final long floor;
         final long capacity;
         final long escalateAfter;
-        /** Units let through, as {time, amount, due time}, oldest first; only those within the window are kept. */
+        /** Units let through, as {time, amount}, oldest first; only those within the window are kept. */
         final ArrayDeque<long[]> window = new ArrayDeque<>();
+        /**
+         * Units let through with a delay, as {due time, amount}, until due: kept apart from the window,
+         * because a delay may outlast the window, and the floor must count them until they can show.
+         */
+        final ArrayDeque<long[]> due = new ArrayDeque<>();
         long used;
 
         Rules(String action, Direction direction, long budget, long windowNanos, ResponseCurve curve, long floor, long capacity,
@@ -359,15 +365,19 @@ public final class Governor {
             long inWindow = used(now);
             if (floor >= 0) {
                 // Units let through but still waiting out their delay cannot show in the stated capacity yet.
+                due.removeIf(entry -> entry[0] - now <= 0);
                 long pending = 0;
-                for (long[] entry : window) {
-                    pending += entry[2] - now > 0 ? entry[1] : 0;
+                for (long[] entry : due) {
+                    pending += entry[1];
                 }
                 long left = request.capacity() - pending - amount;
                 if (left < floor) {
                     return Decision.deny("would leave " + left + " of " + capacity + " in service" + (pending > 0 ? " (" + pending
                             + " still due from delayed actions)" : "") + ", below the floor of " + floor);
                 }
+            }
+            if (amount > budget) {
+                return Decision.deny(amount + " units can never fit the budget of " + budget + " per " + Duration.ofNanos(windowNanos));
             }
             if (inWindow + amount > budget) {
                 return Decision.deny("budget of " + budget + " per " + Duration.ofNanos(windowNanos) + " would be exceeded: " + inWindow
@@ -378,7 +388,10 @@ public final class Governor {
                         + inWindow + " used, " + amount + " asked");
             }
             Duration delay = approved ? Duration.ZERO : curve.delay(inWindow);
-            window.addLast(new long[] {now, amount, now + delay.toNanos()});
+            window.addLast(new long[] {now, amount});
+            if (!delay.isZero() && floor >= 0) {
+                due.addLast(new long[] {now + delay.toNanos(), amount});
+            }
             used += amount;
             String counted = (inWindow + amount) + " of " + budget + " per " + Duration.ofNanos(windowNanos);
             if (approved) {
