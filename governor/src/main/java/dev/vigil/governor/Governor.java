@@ -287,7 +287,7 @@ public final class Governor {
             lock.unlock();
         }
         if (tripped) {
-            LOG.warn("governor '{}' tripped: {}", name, decision.reason());
+            LOG.warn("governor '{}' tripped, every unsafe action is denied until a person resets it: {}", name, tripReason);
             if (events.isEnabled()) {
                 events.publish(new PolicyEvent.StateChanged(name, KIND, now, "ARMED", "TRIPPED", decision.reason()));
             }
