@@ -28,9 +28,12 @@ public record Decision(Verdict verdict, Duration delay, String reason) {
         ALLOW,
         /** Act, but only after {@link Decision#delay()}; the action already counts against the budget. */
         DELAY,
-        /** Do not act without a person's approval ({@link Governor#approve}); nothing was counted. */
+        /**
+         * Do not act without a person's approval ({@link Governor#approve}); nothing was counted against
+         * the budget (the request still counts towards a trip).
+         */
         NEEDS_APPROVAL,
-        /** Do not act; nothing was counted. */
+        /** Do not act; nothing was counted against the budget (the request still counts towards a trip). */
         DENY
     }
 

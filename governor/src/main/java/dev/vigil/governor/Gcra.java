@@ -17,7 +17,14 @@ import java.lang.invoke.VarHandle;
  * {@code W / interval + burst} permits get through, and with demand above the rate exactly one per
  * interval does (no drift: nothing is rounded per call). A reservation that may wait up to
  * {@code extra} nanoseconds conforms if {@code next - now <= tolerance + extra} and its caller waits
- * {@code next - now - tolerance}.
+ * {@code next - now - tolerance}. A warm-up stretches the cost of a permit ({@code cost >= interval}
+ * always, so the bound holds); a cost above the tolerance conforms only on a full bucket (the
+ * allowance is then the cost), so a cold limiter with a small burst still lets one call through per
+ * cold interval, and the bound still holds (the calls before the last one in a window are spaced at
+ * least an interval apart).
+ *
+ * <p>{@link #DEAD} ({@code Long.MIN_VALUE}) is reserved for evicted keys: a computed state that
+ * would equal it is moved one nanosecond later, so the marker is never written but by an eviction.
  *
  * <p><b>Memory ordering.</b> Each {@code tat} is read with acquire semantics and moved by
  * compare-and-exchange (volatile), so a taker linearizes at its successful CAS; refusals linearize at
@@ -72,8 +79,26 @@ final class Gcra {
     /** Sets every limit's cells to "full bucket at {@code now}"; before the cells are shared. */
     void init(long[] cells, int offset, int stride, long now) {
         for (int i = 0; i < count; i++) {
-            cells[offset + i * stride] = now;
+            cells[offset + i * stride] = live(now);
         }
+    }
+
+    /**
+     * A state value that is never {@link #DEAD}: only an eviction writes the marker, so a state that
+     * happens to be {@code Long.MIN_VALUE} (a ticker near overflow) is stored one nanosecond later (the
+     * decision at hand used the exact value; later ones see a bucket one nanosecond emptier).
+     */
+    private static long live(long tat) {
+        return tat == DEAD ? tat + 1 : tat;
+    }
+
+    /**
+     * How far past {@code now} a limit's state may move and still conform: its tolerance, or, for a
+     * cost above it (a warm-up stretches costs), the cost itself, so that a full bucket still lets one
+     * call through at the cold rate instead of none ever.
+     */
+    private static long allowance(long cost, long tolerance) {
+        return cost > tolerance ? cost : tolerance;
     }
 
     /**
@@ -142,8 +167,9 @@ final class Gcra {
             if (tat == DEAD) {
                 return EVICTED;
             }
-            next = (tat - now > 0 ? tat : now) + cost;
-            wait = next - now - tolerance;
+            long exact = (tat - now > 0 ? tat : now) + cost;
+            wait = exact - now - allowance(cost, tolerance);
+            next = live(exact);
             if (wait > extra) {
                 return ~Math.min(wait, MAX_WAIT);
             }
@@ -175,8 +201,9 @@ final class Gcra {
                 return EVICTED;
             }
             // Differences, not comparisons of raw readings: tickers may start anywhere, even near overflow.
-            long next = (tat - now > 0 ? tat : now) + cost;
-            long wait = next - now - tolerance;
+            long exact = (tat - now > 0 ? tat : now) + cost;
+            long wait = exact - now - allowance(cost, tolerance);
+            long next = live(exact);
             if (wait > extra) {
                 return ~Math.min(wait, MAX_WAIT);
             }
@@ -209,7 +236,7 @@ final class Gcra {
 
     /** The wait before {@code cost} more conforms on a limit whose state is {@code tat}; 0 if it does now. */
     static long waitFor(long tat, long now, long cost, long tolerance) {
-        long wait = (tat - now > 0 ? tat : now) + cost - now - tolerance;
+        long wait = (tat - now > 0 ? tat : now) + cost - now - allowance(cost, tolerance);
         return wait > 0 ? wait : 0;
     }
 
@@ -223,13 +250,16 @@ final class Gcra {
         return needed;
     }
 
-    /** The permits that would conform now on every limit (warm costs); read-only. */
-    long available(long[] cells, int offset, int stride, long now) {
+    /** The permits that would conform now on every limit, one call at a time, at a warm-up stretch of {@code factor}; read-only. */
+    long available(long[] cells, int offset, int stride, long now, double factor) {
         long available = Long.MAX_VALUE;
         for (int i = 0; i < count; i++) {
             long tat = (long) CELLS.getAcquire(cells, offset + i * stride);
             long used = tat - now > 0 ? tat - now : 0;
-            available = Math.min(available, Math.max(0, (tolerances[i] - used) / intervals[i]));
+            long cost = cost(i, 1, factor);
+            long here = Math.max(0, (tolerances[i] - used) / cost);
+            // A full bucket lets one call through even when a cold cost exceeds the tolerance (see allowance).
+            available = Math.min(available, here == 0 && used == 0 ? 1 : here);
         }
         return available;
     }

@@ -45,8 +45,9 @@ import org.slf4j.LoggerFactory;
  *       decided; approvals, made by people, do not count) within the trip window: the governor trips
  *       (automation itself is suspect) and DENY;</li>
  *   <li>the action would leave less than its floor in service: DENY. The request states the capacity it
- *       sees now; units this governor let through whose delay has not elapsed yet are subtracted too
- *       (they cannot show yet), so {@code capacity - pending - amount >= floor} must hold;</li>
+ *       sees now; units this governor let through are subtracted too until a settle time (default one
+ *       minute) after they were due, since they may not show yet, so
+ *       {@code capacity - unsettled - amount >= floor} must hold;</li>
  *   <li>the units let through in the last window plus this one exceed the budget: DENY (the reason
  *       says when room frees up);</li>
  *   <li>they exceed the escalation threshold: NEEDS_APPROVAL (a person may {@link #approve} it);</li>
@@ -55,15 +56,17 @@ import org.slf4j.LoggerFactory;
  * </ol>
  * Windows slide: at any moment, the units counted in the last {@code window} (decisions at times
  * {@code > now - window}) never exceed the budget. A DELAY counts at its decision. A safe action is
- * always ALLOW at once, even while tripped, and is not counted. Every decision, approval, trip and reset
- * is kept in a bounded audit trail ({@link #audit(Predicate)}) and published as a
+ * always ALLOW at once, even while tripped, and is not counted. Every decision (safe ones too: size
+ * the audit capacity for both), approval, trip and reset is kept in a bounded audit trail
+ * ({@link #audit(Predicate)}) and published as a
  * {@link PolicyEvent.ActionDecided} (trips and resets as {@link PolicyEvent.StateChanged}).
  *
  * <p><b>Thread-safety.</b> Thread-safe. Decisions take a short {@link ReentrantLock} (dangerous
  * actions are rare and must be counted exactly; a waiting virtual thread unmounts); listeners run after
  * it is released. <b>Exceptions.</b> The builder throws {@link IllegalArgumentException} naming the
- * parameter and its range; {@link #decide} throws it for an action class not configured, or a request
- * without the capacity that a floored action needs.
+ * parameter and its range; {@link #decide} throws it for an action class not configured, a request
+ * without the capacity that a floored action needs, or a response curve that returns no delay, a
+ * negative one or one over about 73 years (nothing is counted then).
  */
 public final class Governor {
     private static final Logger LOG = LoggerFactory.getLogger(Governor.class);
@@ -140,9 +143,10 @@ public final class Governor {
     }
 
     /**
-     * A person approves a request that needed approval: it is let through now (no curve delay: the
-     * person was the delay) if the governor is not tripped and the floor and the budget allow it;
-     * approval never exceeds the budget.
+     * A person approves a request, typically one answered NEEDS_APPROVAL (any request may be approved):
+     * it is let through now (no curve delay: the person was the delay, and approvals do not count
+     * towards a trip) if the governor is not tripped and the floor and the budget allow it; approval
+     * never exceeds the budget.
      *
      * @param request  the request, not null
      * @param approver who approves, not blank (kept in the audit trail)
@@ -155,7 +159,8 @@ public final class Governor {
     }
 
     /**
-     * Re-arms a tripped governor (does nothing but audit it otherwise).
+     * Re-arms a tripped governor, and clears the count of recent unsafe requests towards a trip (also
+     * when armed: the person has looked). Audited either way.
      *
      * @param person who resets it, not blank (kept in the audit trail)
      * @throws IllegalArgumentException if {@code person} is null or blank
@@ -254,10 +259,6 @@ public final class Governor {
                 throw new IllegalArgumentException("request for '" + request.action() + "' must state its capacity: the action has a floor of "
                         + rule.floor);
             }
-            if (request.capacity() > rule.capacity) {
-                throw new IllegalArgumentException("capacity must be in [0, " + rule.capacity + "] (the configured capacity of '"
-                        + request.action() + "'), was " + request.capacity());
-            }
         }
         Decision decision;
         boolean tripped = false;
@@ -327,18 +328,20 @@ public final class Governor {
         final ResponseCurve curve;
         final long floor;
         final long capacity;
+        final long settleNanos;
         final long escalateAfter;
         /** Units let through, as {time, amount}, oldest first; only those within the window are kept. */
         final ArrayDeque<long[]> window = new ArrayDeque<>();
         /**
-         * Units let through with a delay, as {due time, amount}, until due: kept apart from the window,
-         * because a delay may outlast the window, and the floor must count them until they can show.
+         * Units let through, as {settled time, amount}: counted against the floor until their delay and
+         * the settle time have passed (they may not show in a stated capacity yet). Kept apart from the
+         * window, which a delay may outlast.
          */
-        final ArrayDeque<long[]> due = new ArrayDeque<>();
+        final ArrayDeque<long[]> unsettled = new ArrayDeque<>();
         long used;
 
         Rules(String action, Direction direction, long budget, long windowNanos, ResponseCurve curve, long floor, long capacity,
-              long escalateAfter) {
+              long settleNanos, long escalateAfter) {
             this.action = action;
             this.direction = direction;
             this.budget = budget;
@@ -346,11 +349,12 @@ public final class Governor {
             this.curve = curve;
             this.floor = floor;
             this.capacity = capacity;
+            this.settleNanos = settleNanos;
             this.escalateAfter = escalateAfter;
         }
 
         Rules copy() {
-            return new Rules(action, direction, budget, windowNanos, curve, floor, capacity, escalateAfter);
+            return new Rules(action, direction, budget, windowNanos, curve, floor, capacity, settleNanos, escalateAfter);
         }
 
         long used(long now) {
@@ -364,22 +368,22 @@ public final class Governor {
             long amount = request.amount();
             long inWindow = used(now);
             if (floor >= 0) {
-                // Units let through but still waiting out their delay cannot show in the stated capacity yet.
-                due.removeIf(entry -> entry[0] - now <= 0);
+                // Units let through lately may not show in the stated capacity yet: count them until settled.
+                unsettled.removeIf(entry -> entry[0] - now <= 0);
                 long pending = 0;
-                for (long[] entry : due) {
+                for (long[] entry : unsettled) {
                     pending += entry[1];
                 }
                 long left = request.capacity() - pending - amount;
                 if (left < floor) {
                     return Decision.deny("would leave " + left + " of " + capacity + " in service" + (pending > 0 ? " (" + pending
-                            + " still due from delayed actions)" : "") + ", below the floor of " + floor);
+                            + " let through lately, counted until settled)" : "") + ", below the floor of " + floor);
                 }
             }
             if (amount > budget) {
                 return Decision.deny(amount + " units can never fit the budget of " + budget + " per " + Duration.ofNanos(windowNanos));
             }
-            if (inWindow + amount > budget) {
+            if (amount > budget - inWindow) { // no overflow: 0 <= inWindow <= budget
                 return Decision.deny("budget of " + budget + " per " + Duration.ofNanos(windowNanos) + " would be exceeded: " + inWindow
                         + " used, " + amount + " asked; room again in " + Duration.ofNanos(roomIn(now, inWindow + amount - budget)));
             }
@@ -387,10 +391,11 @@ public final class Governor {
                 return Decision.needsApproval("more than " + escalateAfter + " per " + Duration.ofNanos(windowNanos) + " needs a person: "
                         + inWindow + " used, " + amount + " asked");
             }
-            Duration delay = approved ? Duration.ZERO : curve.delay(inWindow);
+            // The curve is user code: check its answer before anything is counted.
+            Duration delay = approved ? Duration.ZERO : checkedDelay(curve.delay(inWindow), inWindow);
             window.addLast(new long[] {now, amount});
-            if (!delay.isZero() && floor >= 0) {
-                due.addLast(new long[] {now + delay.toNanos(), amount});
+            if (floor >= 0) {
+                unsettled.addLast(new long[] {now + delay.toNanos() + settleNanos, amount});
             }
             used += amount;
             String counted = (inWindow + amount) + " of " + budget + " per " + Duration.ofNanos(windowNanos);
@@ -398,6 +403,14 @@ public final class Governor {
                 return Decision.allow("approved; " + counted);
             }
             return delay.isZero() ? Decision.allow(counted) : Decision.delay(delay, counted + "; curve delay " + delay);
+        }
+
+        private Duration checkedDelay(Duration delay, long inWindow) {
+            if (delay == null || delay.isNegative() || delay.compareTo(Checks.MAX_DURATION) > 0) {
+                throw new IllegalArgumentException("curve of '" + action + "' must return a delay in [0, " + Checks.MAX_DURATION
+                        + "] (about 73 years), returned " + delay + " for " + inWindow + " used");
+            }
+            return delay;
         }
 
         /** How long until {@code excess} units have left the window. */
@@ -419,11 +432,14 @@ public final class Governor {
      * {@link IllegalArgumentException} naming the parameter and its range. Not thread-safe.
      */
     public static final class UnsafeRules {
+        private static final long MAX_BUDGET = 1_000_000_000L;
+        private static final Duration DEFAULT_SETTLE = Duration.ofMinutes(1);
         private long budget = -1;
         private long windowNanos;
         private ResponseCurve curve = ResponseCurve.none();
         private long floor = -1;
         private long capacity = -1;
+        private long settleNanos;
         private long escalateAfter = -1;
 
         private UnsafeRules() {}
@@ -431,14 +447,14 @@ public final class Governor {
         /**
          * Required: at most {@code units} of this action in any window of {@code window}.
          *
-         * @param units  the budget, at least 1
+         * @param units  the budget, 1 to 1,000,000,000
          * @param window the sliding window, positive
          * @return these rules
          * @throws IllegalArgumentException if out of range
          */
         public UnsafeRules budget(long units, Duration window) {
-            if (units < 1) {
-                throw new IllegalArgumentException("budget must be >= 1, was " + units);
+            if (units < 1 || units > MAX_BUDGET) {
+                throw new IllegalArgumentException("budget must be in [1, " + MAX_BUDGET + "], was " + units);
             }
             this.budget = units;
             this.windowNanos = Checks.positiveUpToMax(window, "window").toNanos();
@@ -458,7 +474,8 @@ public final class Governor {
 
         /**
          * Never leave fewer than {@code minimum} of {@code capacity} in service: requests must then state
-         * their current capacity ({@link ActionRequest#capacity(long)}).
+         * their current capacity ({@link ActionRequest#capacity(long)}). Units let through count against
+         * the floor until a minute after they were due (see {@link #floor(long, long, Duration)}).
          *
          * @param minimum  the floor, 0 to {@code capacity - 1}
          * @param capacity the full capacity (e.g. the fleet's size), at least 1
@@ -466,6 +483,26 @@ public final class Governor {
          * @throws IllegalArgumentException if out of range, e.g. a floor at or above the capacity
          */
         public UnsafeRules floor(long minimum, long capacity) {
+            return floor(minimum, capacity, DEFAULT_SETTLE);
+        }
+
+        /**
+         * Never leave fewer than {@code minimum} of {@code capacity} in service, counting every unit
+         * this governor let through against the floor until {@code settle} after it was due: the
+         * capacity a request states may not show it yet (an instance still shutting down, a second
+         * automation deciding at the same time). Set {@code settle} to how long an action takes to show
+         * in the capacity you state; a unit that shows earlier is counted twice until then, which errs
+         * on the safe side.
+         *
+         * @param minimum  the floor, 0 to {@code capacity - 1}
+         * @param capacity the full capacity (e.g. the fleet's size), at least 1; only for checking the
+         *                 floor and for messages (a request may state more)
+         * @param settle   how long a unit let through counts against the floor after it is due, not negative
+         * @return these rules
+         * @throws IllegalArgumentException if out of range, e.g. a floor at or above the capacity
+         */
+        public UnsafeRules floor(long minimum, long capacity, Duration settle) {
+            this.settleNanos = Checks.nonNegativeUpToMaxNanos(settle, "settle");
             if (capacity < 1) {
                 throw new IllegalArgumentException("capacity must be >= 1, was " + capacity);
             }
@@ -528,7 +565,7 @@ public final class Governor {
          * @throws IllegalArgumentException if blank or already declared
          */
         public Builder safe(String action) {
-            add(new Rules(checkNew(action), Direction.SAFE, 0, 0, ResponseCurve.none(), -1, -1, -1));
+            add(new Rules(checkNew(action), Direction.SAFE, 0, 0, ResponseCurve.none(), -1, -1, 0, -1));
             return this;
         }
 
@@ -555,7 +592,8 @@ public final class Governor {
                         + "'), was " + spec.escalateAfter);
             }
             checkCurve(action, spec.curve, spec.budget);
-            add(new Rules(action, Direction.UNSAFE, spec.budget, spec.windowNanos, spec.curve, spec.floor, spec.capacity, spec.escalateAfter));
+            add(new Rules(action, Direction.UNSAFE, spec.budget, spec.windowNanos, spec.curve, spec.floor, spec.capacity, spec.settleNanos,
+                    spec.escalateAfter));
             return this;
         }
 
@@ -637,9 +675,9 @@ public final class Governor {
             Duration previous = Duration.ZERO;
             for (long used = 0; used < Math.min(budget, 100_000); used++) {
                 Duration delay = curve.delay(used);
-                if (delay == null || delay.isNegative()) {
-                    throw new IllegalArgumentException("curve of '" + action + "' must return a delay >= 0, returned " + delay + " for " + used
-                            + " used");
+                if (delay == null || delay.isNegative() || delay.compareTo(Checks.MAX_DURATION) > 0) {
+                    throw new IllegalArgumentException("curve of '" + action + "' must return a delay in [0, " + Checks.MAX_DURATION
+                            + "] (about 73 years), returned " + delay + " for " + used + " used");
                 }
                 if (delay.compareTo(previous) < 0) {
                     throw new IllegalArgumentException("curve of '" + action + "' must not decrease: " + delay + " for " + used + " used < "

@@ -36,12 +36,16 @@ import java.util.concurrent.atomic.LongAdder;
  * <p><b>Memory.</b> A key whose bucket has refilled completely is <em>idle</em>: its state is then
  * exactly that of a key never seen, so dropping it changes no decision. Idle keys are evicted by a
  * sweep that runs on the path of a new key at most once per {@link Builder#evictionInterval eviction
- * interval} (no background thread), whenever the key count reaches {@link Builder#maxKeys maxKeys}, and
- * on {@link #evictIdle()}. The key count never exceeds {@code maxKeys}: when every tracked key is busy,
- * a call for a new key is refused (as rate-limited, with the time until the first key goes idle as
- * its retry-after) instead of forgetting a busy key, which would let it start over with a full burst.
- * So a flood of distinct keys holds at most {@code maxKeys} entries, and after a failed sweep the next
- * one waits until some key can be idle, so the flood cannot make every call sweep.
+ * interval} (no background thread), on {@link #evictIdle()}, and at the cap. The key count never
+ * exceeds {@link Builder#maxKeys maxKeys}: at the cap, a new key takes the slot of an idle key if there
+ * is one, and is refused (as rate-limited, with the time until the first key can go idle as its
+ * retry-after) only when every tracked key is busy, rather than forgetting a busy key, which would let
+ * it start over with a full burst. A flood of distinct keys therefore holds at most {@code maxKeys}
+ * entries and cannot make every call scan them all: a full sweep at the cap also remembers the
+ * {@code 2 * sqrt(maxKeys)} keys (16 to 1,024) that go idle soonest and the moment before which no
+ * other key can; until then a new key checks only those, and after a check that found none idle, new
+ * keys are refused at once until the first of them can be. A new key at the cap is refused at once,
+ * whatever the max wait of {@link #reserve}.
  *
  * <p><b>Consistency.</b> An eviction marks the key's state dead with a CAS from the idle value, so a
  * call that raced with it either landed first (and the eviction fails) or sees the mark and looks the
@@ -71,12 +75,19 @@ public final class KeyedRateLimiter<K> {
     private final AtomicInteger keys = new AtomicInteger();
     /** Ticker reading of the last time-driven sweep. */
     private final AtomicLong lastSweep;
+    /** How many of the soonest-idle keys a sweep at the cap remembers: about twice the square root of the cap. */
+    private final int candidateCount;
+    /** The longest interval of a limit: a key admitted at {@code t} cannot be idle before {@code t + maxInterval}. */
+    private final long maxInterval;
+    /** The soonest-idle keys found by the last sweep at the cap, or null. Volatile: published whole. */
+    private volatile Candidates candidates;
     /**
-     * After a sweep at the cap freed nothing: the earliest moment a tracked key can be idle. New keys
-     * before it are refused without sweeping again. Volatile: written by the sweeper, read by callers.
+     * No tracked key can be idle before this reading, while {@link #blocked}: set when a look for room
+     * at the cap found none, lowered (never raised) by every insertion, so new keys before it are
+     * refused at once.
      */
-    private volatile long nextIdleAt;
-    private volatile boolean full;
+    private final AtomicLong noIdleBefore = new AtomicLong();
+    private volatile boolean blocked;
     private final LongAdder rejected = new LongAdder();
     private final LongAdder rejectedNewKeys = new LongAdder();
 
@@ -90,6 +101,12 @@ public final class KeyedRateLimiter<K> {
         this.limitsText = builder.limits.describe();
         this.events = EventPublisher.of(builder.listeners);
         this.lastSweep = new AtomicLong(ticker.read());
+        this.candidateCount = (int) Math.max(16, Math.min(1_024, 2 * Math.sqrt(maxKeys)));
+        long interval = 0;
+        for (int i = 0; i < gcra.count(); i++) {
+            interval = Math.max(interval, gcra.interval(i));
+        }
+        this.maxInterval = interval;
     }
 
     /**
@@ -187,7 +204,8 @@ public final class KeyedRateLimiter<K> {
         if (cells != null && (long) Gcra.CELLS.getAcquire(cells, 0) != Gcra.DEAD) {
             return gcra.waitFor(cells, 0, 1, permits, now, 1.0);
         }
-        return full && keys.get() >= maxKeys && now - nextIdleAt < 0 ? nextIdleAt - now : 0L;
+        long until = noIdleBefore.get();
+        return blocked && keys.get() >= maxKeys && now - until < 0 ? until - now : 0L;
     }
 
     /**
@@ -209,7 +227,7 @@ public final class KeyedRateLimiter<K> {
      * @return how many keys were evicted
      */
     public int evictIdle() {
-        return sweep(ticker.read());
+        return sweep(ticker.read(), null);
     }
 
     /** @return the keys tracked now (including slots being filled by concurrent new keys) */
@@ -243,19 +261,16 @@ public final class KeyedRateLimiter<K> {
         }
     }
 
-    /** Tracks a new key: a slot first (sweeping at the cap), then the entry. Null if no slot. */
+    /** Tracks a new key: a slot first (making room at the cap), then the entry. Null if no slot. */
     private long[] insert(K key, long now) {
         long last = lastSweep.get();
         if (now - last >= evictionIntervalNanos && lastSweep.compareAndSet(last, now)) {
-            sweep(now);
+            sweep(now, null);
         }
         for (;;) {
             int taken = keys.get();
             if (taken >= maxKeys) {
-                if (full && now - nextIdleAt < 0) {
-                    return null; // the last sweep found every key busy until then
-                }
-                if (sweepAtCap(now) == 0) {
+                if (!makeRoom(now)) {
                     return null;
                 }
                 continue;
@@ -266,6 +281,15 @@ public final class KeyedRateLimiter<K> {
         }
         long[] fresh = new long[gcra.count()];
         gcra.init(fresh, 0, 1, now);
+        // The new key is not among the keys a sweep remembered, and may go idle before them: once this
+        // call's permits are taken, no sooner than one interval of each limit from now. Lowering both
+        // marks to that keeps "no other key idle before them" true.
+        long earliestIdle = now + maxInterval;
+        lower(noIdleBefore, earliestIdle);
+        Candidates remembered = candidates;
+        if (remembered != null) {
+            lower(remembered.horizon, earliestIdle);
+        }
         // putIfAbsent publishes the initialized cells (a volatile write in the map) to every reader.
         long[] raced = states.putIfAbsent(key, fresh);
         if (raced != null) {
@@ -275,62 +299,209 @@ public final class KeyedRateLimiter<K> {
         return fresh;
     }
 
-    private int sweepAtCap(long now) {
-        int evicted = sweep(now);
-        if (evicted == 0) {
-            full = true;
+    private static void lower(AtomicLong mark, long value) {
+        long current = mark.get();
+        while (value - current < 0 && !mark.compareAndSet(current, value)) {
+            current = mark.get();
+        }
+    }
+
+    /**
+     * At the cap: frees one slot by evicting an idle key, if there is one. Exact (refuses only when
+     * every tracked key is busy) and cheap on average: the last full sweep remembered the keys that
+     * go idle soonest and until when no other key can ({@link Candidates#horizon}); before then only
+     * they are checked, and after a look that found nothing, nothing is checked until the first of
+     * them can be idle.
+     *
+     * @return true if a slot was freed (by this or another thread)
+     */
+    private boolean makeRoom(long now) {
+        if (blocked && now - noIdleBefore.get() < 0) {
+            return false;
+        }
+        Candidates remembered = candidates;
+        long soonest;
+        if (remembered != null && now - remembered.horizon.get() < 0) {
+            soonest = remembered.horizon.get();
+            for (int i = 0; i < remembered.size; i++) {
+                long[] cells = remembered.cells[i];
+                @SuppressWarnings("unchecked") // only keys of this limiter are remembered
+                K key = (K) remembered.keys[i];
+                if (evictIfIdle(key, cells, now)) {
+                    blocked = false;
+                    return true;
+                }
+                long idleAt = idleAt(cells);
+                if (idleAt != Gcra.DEAD && idleAt - soonest < 0) {
+                    soonest = idleAt;
+                }
+            }
+        } else {
+            Candidates fresh = new Candidates(candidateCount);
+            if (sweep(now, fresh) > 0) {
+                candidates = fresh;
+                blocked = false;
+                return true;
+            }
+            candidates = fresh;
+            soonest = fresh.horizon.get();
+            for (int i = 0; i < fresh.size; i++) {
+                soonest = fresh.idleAt[i] - soonest < 0 ? fresh.idleAt[i] : soonest;
+            }
+        }
+        if (keys.get() < maxKeys) {
+            return true; // another thread freed a slot meanwhile
+        }
+        noIdleBefore.set(soonest);
+        blocked = true;
+        return false;
+    }
+
+    /** When a key's state is idle (every limit's arrival time has passed), or DEAD if evicted. */
+    private long idleAt(long[] cells) {
+        long idleAt = (long) Gcra.CELLS.getAcquire(cells, 0);
+        if (idleAt == Gcra.DEAD) {
+            return Gcra.DEAD;
+        }
+        for (int i = 1; i < gcra.count(); i++) {
+            long tat = (long) Gcra.CELLS.getAcquire(cells, i);
+            idleAt = tat - idleAt > 0 ? tat : idleAt; // differences: wrap-safe
+        }
+        return idleAt;
+    }
+
+    /**
+     * Evicts a key if it is idle. The first limit's word is the gate: every reservation starts with
+     * it (one limit) or checks it (several), so a CAS from the value read before the idle check fails
+     * if any call landed since. Volatile CAS; the removal after it is seen by later lookups, and a
+     * caller that finds the mark removes the entry itself and looks again.
+     */
+    private boolean evictIfIdle(K key, long[] cells, long now) {
+        long first = (long) Gcra.CELLS.getAcquire(cells, 0);
+        if (first == Gcra.DEAD) {
+            states.remove(key, cells);
+            return false;
+        }
+        if (gcra.idle(cells, 0, 1, now) && Gcra.CELLS.compareAndSet(cells, 0, first, Gcra.DEAD)) {
+            states.remove(key, cells);
+            keys.decrementAndGet();
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Evicts every idle key; with {@code soonest} not null, also remembers the busy keys that go idle
+     * soonest (and, if it could not remember all, the horizon before which no other can). Concurrent
+     * sweeps are safe: each eviction is one CAS, so each key is evicted (and its slot freed) once.
+     */
+    private int sweep(long now, Candidates soonest) {
+        int evicted = 0;
+        for (Map.Entry<K, long[]> entry : states.entrySet()) {
+            long[] cells = entry.getValue();
+            if (evictIfIdle(entry.getKey(), cells, now)) {
+                evicted++;
+            } else if (soonest != null) {
+                long idleAt = idleAt(cells);
+                if (idleAt != Gcra.DEAD) {
+                    soonest.offer(entry.getKey(), cells, idleAt - now, idleAt);
+                }
+            }
+        }
+        if (soonest != null) {
+            soonest.seal(now);
+        }
+        if (evicted > 0) {
+            blocked = false;
         }
         return evicted;
     }
 
     /**
-     * Evicts idle keys and records when the first busy one will be idle. Concurrent sweeps are safe:
-     * each eviction is one CAS, so each key is evicted (and its slot freed) once.
+     * The busy keys that go idle soonest, as a sweep found them: a max-heap by time to idle while the
+     * sweep fills it, then read-only. Its horizon: before it, no key outside the list can be idle (each
+     * was seen idle later than every key kept), until insertions lower it.
      */
-    private int sweep(long now) {
-        int evicted = 0;
-        long earliest = Long.MAX_VALUE;
-        boolean any = false;
-        for (Map.Entry<K, long[]> entry : states.entrySet()) {
-            long[] cells = entry.getValue();
-            long first = (long) Gcra.CELLS.getAcquire(cells, 0);
-            if (first == Gcra.DEAD) {
-                states.remove(entry.getKey(), cells);
-                continue;
-            }
-            if (gcra.idle(cells, 0, 1, now)) {
-                // The first limit's word is the gate: every reservation starts with it (one limit) or
-                // checks it (several), so a CAS from the value read before the idle check fails if any
-                // call landed since. Volatile CAS; the removal after it is seen by later lookups.
-                if (Gcra.CELLS.compareAndSet(cells, 0, first, Gcra.DEAD)) {
-                    states.remove(entry.getKey(), cells);
-                    keys.decrementAndGet();
-                    evicted++;
-                    continue;
+    static final class Candidates {
+        final Object[] keys;
+        final long[][] cells;
+        final long[] idleAt;
+        final long[] untilIdle;
+        final AtomicLong horizon = new AtomicLong();
+        int size;
+        private boolean dropped;
+        private long droppedUntil = Long.MAX_VALUE;
+
+        Candidates(int capacity) {
+            keys = new Object[capacity];
+            cells = new long[capacity][];
+            idleAt = new long[capacity];
+            untilIdle = new long[capacity];
+        }
+
+        /** Keeps the key if it goes idle sooner than the latest kept one (sift through the max-heap). */
+        void offer(Object key, long[] keyCells, long until, long at) {
+            if (size < untilIdle.length) {
+                int i = size++;
+                place(i, key, keyCells, until, at);
+                while (i > 0 && untilIdle[(i - 1) / 2] < untilIdle[i]) {
+                    swap(i, (i - 1) / 2);
+                    i = (i - 1) / 2;
                 }
+                return;
             }
-            // Busy: it is idle once every limit's arrival time has passed (differences: wrap-safe).
-            long idleAt = first;
-            for (int i = 1; i < gcra.count(); i++) {
-                long tat = (long) Gcra.CELLS.getAcquire(cells, i);
-                idleAt = tat - idleAt > 0 ? tat : idleAt;
+            if (until >= untilIdle[0]) {
+                dropped = true;
+                droppedUntil = Math.min(droppedUntil, until);
+                return;
             }
-            earliest = !any || idleAt - earliest < 0 ? idleAt : earliest;
-            any = true;
+            dropped = true;
+            droppedUntil = Math.min(droppedUntil, untilIdle[0]);
+            place(0, key, keyCells, until, at);
+            int i = 0;
+            for (;;) {
+                int child = 2 * i + 1;
+                if (child >= size) {
+                    break;
+                }
+                if (child + 1 < size && untilIdle[child + 1] > untilIdle[child]) {
+                    child++;
+                }
+                if (untilIdle[child] <= untilIdle[i]) {
+                    break;
+                }
+                swap(i, child);
+                i = child;
+            }
         }
-        if (evicted > 0) {
-            full = false;
-        } else {
-            nextIdleAt = any ? earliest : now;
+
+        /** Fixes the horizon: the soonest a key not kept goes idle, or as late as can be if all were kept. */
+        void seal(long now) {
+            horizon.set(dropped ? now + droppedUntil : now + Checks.MAX_NANOS);
         }
-        return evicted;
+
+        private void place(int i, Object key, long[] keyCells, long until, long at) {
+            keys[i] = key;
+            cells[i] = keyCells;
+            untilIdle[i] = until;
+            idleAt[i] = at;
+        }
+
+        private void swap(int a, int b) {
+            Object key = keys[a];
+            long[] c = cells[a];
+            long u = untilIdle[a];
+            long t = idleAt[a];
+            place(a, keys[b], cells[b], untilIdle[b], idleAt[b]);
+            place(b, key, c, u, t);
+        }
     }
 
     private void refusedNewKey(long now) {
         rejectedNewKeys.increment();
         if (events.isEnabled()) {
             events.publish(new PolicyEvent.Rejected(name, "ratelimiter", now, "key cap of " + maxKeys + " reached, every key busy",
-                    Math.max(0L, nextIdleAt - now)));
+                    Math.max(0L, noIdleBefore.get() - now)));
         }
     }
 
@@ -365,7 +536,7 @@ public final class KeyedRateLimiter<K> {
          * Adds a per-key limit of {@code permits} per {@code period} with a burst of {@code permits}.
          *
          * @param permits permits per period, at least 1 and at most one per microsecond
-         * @param period  the period, positive
+         * @param period  the period, positive, at most about 73 years
          * @return this builder
          * @throws IllegalArgumentException if out of range, or if 8 limits were added already
          */
@@ -377,7 +548,7 @@ public final class KeyedRateLimiter<K> {
          * Adds a per-key limit of {@code permits} per {@code period} with a burst of {@code burst}.
          *
          * @param permits permits per period, at least 1 and at most one per microsecond
-         * @param period  the period, positive
+         * @param period  the period, positive, at most about 73 years
          * @param burst   the bucket's size, at least 1
          * @return this builder
          * @throws IllegalArgumentException if out of range, or if 8 limits were added already

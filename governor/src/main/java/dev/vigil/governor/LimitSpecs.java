@@ -62,6 +62,22 @@ final class LimitSpecs {
         return new Gcra(intervals, tolerances);
     }
 
+    /**
+     * Checks that a warm-up of {@code coldFactor} keeps a full bucket's cost within the longest
+     * duration (about 73 years), so stretched costs never overflow.
+     *
+     * @throws IllegalArgumentException naming the limit that does not fit
+     */
+    void checkWarmup(double coldFactor) {
+        for (long[] limit : limits) {
+            if (coldFactor * limit[2] * limit[3] > Checks.MAX_NANOS) {
+                throw new IllegalArgumentException("coldFactor must be at most " + (double) Checks.MAX_NANOS / (limit[2] * limit[3])
+                        + " for " + limit[0] + " per " + Duration.ofNanos(limit[1]) + " with a burst of " + limit[2]
+                        + " (a cold bucket must refill within about 73 years), was " + coldFactor);
+            }
+        }
+    }
+
     /** The smallest burst: the most permits one call may ask for. */
     long minBurst() {
         long min = Long.MAX_VALUE;

@@ -27,8 +27,8 @@ import java.util.concurrent.atomic.LongAdder;
  * <pre>{@code
  * RateLimiter limiter = RateLimiter.builder()
  *         .name("search-api")
- *         .limit(100, Duration.ofSeconds(1))           // burst 100: a full second's worth at once
- *         .limit(1_000, Duration.ofMinutes(1), 50)     // and at most 1,000 a minute, 50 at once
+ *         .limit(100, Duration.ofSeconds(1))           // 100 a second, bursts of up to 100
+ *         .limit(3_000, Duration.ofMinutes(1))         // and at most 3,000 a minute
  *         .timeout(Duration.ofMillis(200))             // acquirePermit()/call() wait up to 200 ms
  *         .build();
  * if (limiter.tryAcquire()) { ... }                   // never waits
@@ -59,8 +59,11 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p><b>Warm-up</b> (optional, {@link Builder#warmup(Duration, double)}): after being idle for a
  * warm-up period, every permit costs {@code coldFactor} times its interval (so the rate and the burst
- * both start at {@code 1/coldFactor}), falling linearly to the plain interval over the warm-up period.
- * A warm limiter costs one more volatile read per call.
+ * both start at {@code 1/coldFactor}), falling linearly to the plain interval over the warm-up period
+ * of use. A call whose stretched cost exceeds the whole burst (a burst smaller than the cold factor,
+ * or a call for the whole burst) is let through when the bucket is full, and then no other until its
+ * cost has passed. {@link #health()}, {@link #availablePermits()} and the retry-after use the current
+ * stretch. A limiter with warm-up costs one more volatile read per call.
  *
  * <p>As an {@link AdmissionPolicy}: a permit is spent when granted, so {@link #complete} and
  * {@link #release} only check the permit; {@link #measuresLatency()} is false.
@@ -314,11 +317,12 @@ public final class RateLimiter implements AdmissionPolicy {
     @Override
     public Health health() {
         long now = ticker.read();
-        if (gcra.available(cells, PAD, PAD, now) > 0) {
+        double factor = warmFactor(now);
+        if (gcra.available(cells, PAD, PAD, now, factor) > 0) {
             return Health.up();
         }
         return Health.degraded("no permit free now (" + limitsText + "); next in "
-                + Duration.ofNanos(gcra.waitFor(cells, PAD, PAD, 1, now, warmFactor(now))));
+                + Duration.ofNanos(gcra.waitFor(cells, PAD, PAD, 1, now, factor)));
     }
 
     /**
@@ -331,9 +335,13 @@ public final class RateLimiter implements AdmissionPolicy {
         sink.gauge("vigil.ratelimiter.available.permits", "Permits that would be granted now", "permits", this::availablePermits);
     }
 
-    /** @return the permits every limit would grant now, at the warm rate (reads the clock) */
+    /**
+     * @return the permits every limit would grant now to calls of one permit each, at the current
+     *     warm-up stretch if warming up (reads the clock)
+     */
     public long availablePermits() {
-        return gcra.available(cells, PAD, PAD, ticker.read());
+        long now = ticker.read();
+        return gcra.available(cells, PAD, PAD, now, warmFactor(now));
     }
 
     /**
@@ -514,9 +522,13 @@ public final class RateLimiter implements AdmissionPolicy {
 
         /**
          * @return a new limiter
-         * @throws IllegalArgumentException if no limit was added
+         * @throws IllegalArgumentException if no limit was added, or a warm-up's cold factor would
+         *                                  stretch a full bucket beyond about 73 years
          */
         public RateLimiter build() {
+            if (warmupNanos > 0) {
+                limits.checkWarmup(coldFactor);
+            }
             return new RateLimiter(this);
         }
     }

@@ -108,8 +108,8 @@ class GovernorTest {
     @Test
     void anUnsafeActionClassNeedsABudgetOfAtLeastOne() {
         assertRejected(() -> builder().unsafe(TERMINATE, r -> r.curve(ResponseCurve.none())), "'" + TERMINATE + "'", "budget");
-        assertRejected(() -> builder().unsafe(TERMINATE, r -> r.budget(0, Duration.ofSeconds(1))), "budget must be >= 1", "was 0");
-        assertRejected(() -> builder().unsafe(TERMINATE, r -> r.budget(-3, Duration.ofSeconds(1))), "budget must be >= 1", "was -3");
+        assertRejected(() -> builder().unsafe(TERMINATE, r -> r.budget(0, Duration.ofSeconds(1))), "budget must be in [1, 1000000000]", "was 0");
+        assertRejected(() -> builder().unsafe(TERMINATE, r -> r.budget(-3, Duration.ofSeconds(1))), "budget must be in [1, 1000000000]", "was -3");
         assertRejected(() -> builder().unsafe(TERMINATE, r -> r.budget(1, Duration.ZERO)), "window must be > 0");
         assertRejected(() -> builder().unsafe(TERMINATE, r -> r.budget(1, null)), "window");
     }
@@ -189,9 +189,9 @@ class GovernorTest {
     @Test
     void aCustomCurveReturningNullOrNegativeIsRejectedAtBuild() {
         assertRejected(() -> builder().unsafe(TERMINATE, r -> r.budget(5, Duration.ofMinutes(1)).curve(used -> used == 3 ? null : Duration.ZERO)),
-                "curve of '" + TERMINATE + "'", "delay >= 0", "null", "for 3 used");
+                "curve of '" + TERMINATE + "'", "must return a delay in [0, ", "null", "for 3 used");
         assertRejected(() -> builder().unsafe(TERMINATE, r -> r.budget(5, Duration.ofMinutes(1)).curve(used -> Duration.ofSeconds(-1))),
-                "curve of '" + TERMINATE + "'", "delay >= 0", "for 0 used");
+                "curve of '" + TERMINATE + "'", "must return a delay in [0, ", "for 0 used");
         assertRejected(() -> builder().unsafe(TERMINATE, r -> r.budget(5, Duration.ofMinutes(1)).curve(null)), "curve");
     }
 
@@ -208,10 +208,9 @@ class GovernorTest {
     }
 
     @Test
-    void aFlooredActionNeedsACapacityWithinTheConfiguredOne() {
+    void aFlooredActionNeedsAStatedCapacity() {
         Governor governor = governor(r -> r.budget(3, Duration.ofMinutes(1)).floor(2, 10));
         assertRejected(() -> governor.decide(terminate(1)), "must state its capacity", "floor of 2");
-        assertRejected(() -> governor.decide(terminate(1, 11)), "capacity must be in [0, 10]", "was 11");
         assertRejected(() -> governor.approve(terminate(1), "alice"), "must state its capacity");
         // Nothing was counted, audited or published.
         assertEquals(0, governor.used(TERMINATE));
@@ -395,7 +394,7 @@ class GovernorTest {
 
     @Test
     void theFloorDeniesWhatWouldLeaveTooLittleInService() {
-        Governor governor = governor(r -> r.budget(10, Duration.ofMinutes(1)).floor(7, 10));
+        Governor governor = governor(r -> r.budget(10, Duration.ofMinutes(1)).floor(7, 10, Duration.ZERO));
         assertVerdict(Verdict.ALLOW, governor.decide(terminate(3, 10)));   // leaves 7
         Decision denied = governor.decide(terminate(2, 8));                 // would leave 6
         assertVerdict(Verdict.DENY, denied);
@@ -408,7 +407,7 @@ class GovernorTest {
 
     @Test
     void theFloorIsCheckedBeforeTheBudget() {
-        Governor governor = governor(r -> r.budget(1, Duration.ofMinutes(1)).floor(5, 10));
+        Governor governor = governor(r -> r.budget(1, Duration.ofMinutes(1)).floor(5, 10, Duration.ZERO));
         assertVerdict(Verdict.ALLOW, governor.decide(terminate(1, 10)));
         Decision denied = governor.decide(terminate(1, 5)); // both the floor and the budget refuse: the floor wins
         assertVerdict(Verdict.DENY, denied);
@@ -417,14 +416,14 @@ class GovernorTest {
 
     @Test
     void unitsOfDelayedActionsStillDueAreSubtractedAndOnceDueAreNot() {
-        Governor governor = governor(r -> r.budget(10, Duration.ofMinutes(1)).floor(5, 10)
+        Governor governor = governor(r -> r.budget(10, Duration.ofMinutes(1)).floor(5, 10, Duration.ZERO)
                 .curve(ResponseCurve.steps(Duration.ZERO, Duration.ZERO, Duration.ofSeconds(10))));
         assertVerdict(Verdict.ALLOW, governor.decide(terminate(2, 10)));              // 8 left at once
         assertDelay(Duration.ofSeconds(10), governor.decide(terminate(1, 8)));        // due at t=10: 1 pending
         assertDelay(Duration.ofSeconds(10), governor.decide(terminate(2, 8)));        // 8 - 1 - 2 = 5: ok; 3 pending
         Decision denied = governor.decide(terminate(1, 8));                             // 8 - 3 - 1 = 4 < 5
         assertVerdict(Verdict.DENY, denied);
-        assertContains(denied.reason(), "would leave 4 of 10 in service (3 still due from delayed actions)");
+        assertContains(denied.reason(), "would leave 4 of 10 in service (3 let through lately, counted until settled)");
         advanceSeconds(9);
         assertVerdict(Verdict.DENY, governor.decide(terminate(1, 8)));                // still due
         advanceSeconds(1);
@@ -440,7 +439,7 @@ class GovernorTest {
      */
     @Test
     void unitsOfDelayedActionsStillDueAreSubtractedEvenAfterTheirWindowSlid() {
-        Governor governor = governor(r -> r.budget(5, Duration.ofSeconds(1)).floor(5, 10)
+        Governor governor = governor(r -> r.budget(5, Duration.ofSeconds(1)).floor(5, 10, Duration.ZERO)
                 .curve(ResponseCurve.steps(Duration.ZERO, Duration.ofSeconds(5))));
         assertVerdict(Verdict.ALLOW, governor.decide(terminate(3, 10)));              // 7 in service
         assertDelay(Duration.ofSeconds(5), governor.decide(terminate(1, 7)));         // goes at t=5: 6 then
@@ -730,5 +729,44 @@ class GovernorTest {
         assertRejected(() -> new AuditRecord(0, Kind.DECIDED, "a", null, 1, allow), "actor");
         assertRejected(() -> new AuditRecord(0, Kind.DECIDED, "a", "b", 1, null), "decision");
         assertInstanceOf(AuditRecord.class, new AuditRecord(0, Kind.DECIDED, "a", "b", 1, allow));
+    }
+
+    @Test
+    void unitsLetThroughCountAgainstTheFloorUntilSettledSoRacingDecidersCannotCrossIt() {
+        // Two automations both see 21 in service with a floor of 20: only one may act.
+        Governor governor = governor(r -> r.budget(10, Duration.ofMinutes(1)).floor(20, 100));
+        assertVerdict(Verdict.ALLOW, governor.decide(terminate(1, 21)));
+        Decision second = governor.decide(terminate(1, 21));
+        assertVerdict(Verdict.DENY, second);
+        assertContains(second.reason(), "would leave 19 of 100 in service (1 let through lately, counted until settled)");
+        scheduler.advance(Duration.ofSeconds(59));
+        assertVerdict(Verdict.DENY, governor.decide(terminate(1, 21)));
+        scheduler.advance(Duration.ofSeconds(1)); // one minute (the default settle) after it was due
+        assertVerdict(Verdict.ALLOW, governor.decide(terminate(1, 21))); // settled: the stated capacity is trusted again
+        // A request may state more than the configured capacity (the fleet grew): it is only for the floor's check.
+        assertVerdict(Verdict.ALLOW, governor.decide(terminate(1, 150)));
+    }
+
+    @Test
+    void aCurveAnsweringOutOfRangeAtDecisionTimeIsRejectedBeforeAnythingIsCounted() {
+        // The build checks a curve for the first 100,000 used units; beyond them this one answers too long a delay.
+        Governor governor = governor(r -> r.budget(200_000, Duration.ofHours(1))
+                .curve(used -> used < 150_000 ? Duration.ZERO : Duration.ofSeconds(Long.MAX_VALUE / 2)));
+        assertVerdict(Verdict.ALLOW, governor.decide(terminate(150_000)));
+        assertRejected(() -> governor.decide(terminate(1)), "curve of 'terminate-instance' must return a delay in [0, ",
+                "for 150000 used");
+        assertEquals(150_000, governor.used(TERMINATE), "nothing counted for the request the curve failed");
+        scheduler.advance(Duration.ofHours(1));
+        assertEquals(0, governor.used(TERMINATE), "the window empties exactly: no unit stranded or lost");
+    }
+
+    @Test
+    void aBudgetNearItsLargestNeverOverflows() {
+        assertRejected(() -> builder().unsafe(TERMINATE, r -> r.budget(Long.MAX_VALUE, Duration.ofHours(1))),
+                "budget must be in [1, 1000000000]");
+        Governor governor = governor(r -> r.budget(1_000_000_000L, Duration.ofHours(1)));
+        assertVerdict(Verdict.ALLOW, governor.decide(terminate(1_000_000_000L)));
+        assertVerdict(Verdict.DENY, governor.decide(terminate(Long.MAX_VALUE)));
+        assertVerdict(Verdict.DENY, governor.decide(terminate(1)));
     }
 }

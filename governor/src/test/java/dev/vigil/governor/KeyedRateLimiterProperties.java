@@ -16,9 +16,9 @@ import net.jqwik.api.Tuple;
 import net.jqwik.api.constraints.IntRange;
 
 /**
- * {@link KeyedRateLimiter} as jqwik properties in virtual time: random key caps (1 to 6), eviction
- * intervals, one limit per key, and random sequences of time steps, {@code tryAcquire(key, n)} over 10
- * keys, and {@code evictIdle()}.
+ * {@link KeyedRateLimiter} as jqwik properties in virtual time: random key caps (1 to 30: below and
+ * above the 16 soonest-idle keys a sweep at the cap remembers), eviction intervals, one limit per key,
+ * and random sequences of time steps, {@code tryAcquire(key, n)} over 40 keys, and {@code evictIdle()}.
  *
  * <p><b>The model</b> needs no eviction: an idle key (a full bucket) behaves exactly like a key never
  * seen, so each key is an independent token bucket (credit in nanoseconds, as in
@@ -31,22 +31,22 @@ import net.jqwik.api.constraints.IntRange;
  * than the first busy key can go idle).
  */
 class KeyedRateLimiterProperties {
-    private static final int KEYS = 10;
+    private static final int KEYS = 40;
 
     /** kind 0: advance {@code nanos}; 1: tryAcquire(key, n); 2: evictIdle(). */
     record Op(int kind, int key, int n, long nanos) {}
 
     @Provide
     Arbitrary<List<Op>> ops() {
-        Arbitrary<Op> advance = Arbitraries.longs().between(0, 400_000_000L).map(nanos -> new Op(0, 0, 0, nanos));
+        Arbitrary<Op> advance = Arbitraries.longs().between(0, 100_000_000L).map(nanos -> new Op(0, 0, 0, nanos));
         Arbitrary<Op> acquire = Combinators.combine(Arbitraries.integers().between(0, KEYS - 1), Arbitraries.integers().between(1, 2))
                 .as((key, n) -> new Op(1, key, n, 0));
         Arbitrary<Op> evict = Arbitraries.just(new Op(2, 0, 0, 0));
-        return Arbitraries.frequencyOf(Tuple.of(3, advance), Tuple.of(10, acquire), Tuple.of(1, evict)).list().ofMinSize(1).ofMaxSize(150);
+        return Arbitraries.frequencyOf(Tuple.of(3, advance), Tuple.of(10, acquire), Tuple.of(1, evict)).list().ofMinSize(1).ofMaxSize(300);
     }
 
     @Property(tries = 500, seed = "20261124")
-    void boundedKeysAndExactPerKeyLimits(@ForAll @IntRange(min = 1, max = 6) int maxKeys,
+    void boundedKeysAndExactPerKeyLimits(@ForAll @IntRange(min = 1, max = 30) int maxKeys,
                                           @ForAll @IntRange(min = 1, max = 20) int permits,
                                           @ForAll @IntRange(min = 2, max = 5) int burst,
                                           @ForAll @IntRange(min = 1, max = 1_000) int evictionMs,

@@ -94,6 +94,28 @@ class KeyedRateLimiterTest {
     }
 
     @Test
+    void atTheCapAKeyNotAmongTheRememberedSoonestIdleOnesIsStillFoundWhenItGoesIdleFirst() {
+        // 20 keys at the cap; a sweep at the cap remembers the 16 that go idle soonest (keys 0-15).
+        KeyedRateLimiter<Integer> limiter = KeyedRateLimiter.<Integer>builder().ticker(ticker).limit(2, Duration.ofSeconds(1), 2)
+                .maxKeys(20).build();
+        for (int key = 0; key < 20; key++) {
+            assertTrue(limiter.tryAcquire(key)); // key k idle at k ms + 500 ms
+            ticker.advance(Duration.ofMillis(1));
+        } // now 20 ms
+        assertFalse(limiter.tryAcquire(100), "every key busy: refused, and keys 0-15 remembered");
+        for (int key = 0; key < 16; key++) {
+            assertTrue(limiter.tryAcquire(key)); // the remembered keys now go idle only after 1 s
+        }
+        ticker.advance(Duration.ofMillis(496)); // 516 ms: key 16 is idle, before any remembered key
+        assertTrue(limiter.tryAcquire(101), "key 16 is idle: its slot goes to the new key");
+        assertEquals(20, limiter.keyCount());
+        assertFalse(limiter.tryAcquire(102), "key 17 is idle only at 517 ms");
+        assertEquals(Duration.ofMillis(1).toNanos(), limiter.nanosUntilAvailable(102, 1));
+        ticker.advance(Duration.ofMillis(1));
+        assertTrue(limiter.tryAcquire(102));
+    }
+
+    @Test
     void aFloodOfDistinctKeysStaysWithinTheCap() {
         KeyedRateLimiter<Integer> limiter = KeyedRateLimiter.<Integer>builder().ticker(ticker).limit(5, Duration.ofSeconds(1))
                 .maxKeys(1_000).evictionInterval(Duration.ofSeconds(1)).build();
@@ -113,6 +135,22 @@ class KeyedRateLimiterTest {
         int tracked = limiter.keyCount();
         assertEquals(tracked, limiter.evictIdle(), "every remaining key idle and forgotten at once");
         assertEquals(0, limiter.keyCount());
+    }
+
+    @Test
+    void aTickerAtTheWrapNeitherOverAdmitsNorLeaksSlotsNorSpins() {
+        ManualTicker wrapping = new ManualTicker(Long.MAX_VALUE - 999);
+        KeyedRateLimiter<String> limiter = KeyedRateLimiter.<String>builder().ticker(wrapping).limit(1_000_000, Duration.ofSeconds(1), 1)
+                .maxKeys(10).build();
+        int admitted = 0;
+        for (int i = 0; i < 5; i++) {
+            admitted += limiter.tryAcquire("a") ? 1 : 0;
+        }
+        assertEquals(1, admitted, "burst 1 at one instant");
+        assertEquals(1, limiter.keyCount());
+        KeyedRateLimiter<String> atMin = KeyedRateLimiter.<String>builder().ticker(new ManualTicker(Long.MIN_VALUE))
+                .limit(10, Duration.ofSeconds(1)).build();
+        assertTrue(atMin.tryAcquire("a"), "a fresh key at the smallest reading");
     }
 
     @Test

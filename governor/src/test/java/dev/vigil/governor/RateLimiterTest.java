@@ -337,6 +337,46 @@ class RateLimiterTest {
         }
     }
 
+    @Test
+    void aColdLimiterWithABurstBelowTheColdFactorStillLetsCallsThroughAtTheColdRate() {
+        // Burst 1, cold factor 3: a cold permit costs 300 ms, more than the whole bucket (100 ms).
+        RateLimiter limiter = builder().limit(10, Duration.ofSeconds(1), 1).warmup(Duration.ofSeconds(10)).build();
+        int admitted = 0;
+        for (int ms = 0; ms < 3_000; ms += 10) {
+            admitted += limiter.tryAcquire() ? 1 : 0;
+            scheduler.advance(Duration.ofMillis(10));
+        }
+        assertTrue(admitted >= 10 && admitted <= 30, "about a third of 10 per second while cold, then faster: " + admitted);
+        RateLimiter whole = builder().limit(10, Duration.ofSeconds(1)).warmup(Duration.ofSeconds(1)).build();
+        assertTrue(whole.tryAcquire(10), "a call for the whole burst on a full, cold bucket");
+        assertFalse(whole.tryAcquire(), "and nothing else until its stretched cost has passed");
+        assertEquals(0, whole.availablePermits());
+        assertEquals(Health.Status.DEGRADED, whole.health().status());
+    }
+
+    @Test
+    void aTickerAtTheWrapNeverLooksLikeAnEvictedState() {
+        // The first call's state would land exactly on Long.MIN_VALUE (the keyed limiter's "evicted" mark).
+        ManualScheduler wrapping = new ManualScheduler(new dev.vigil.core.time.ManualTicker(Long.MAX_VALUE - 999));
+        RateLimiter limiter = RateLimiter.builder().scheduler(wrapping).limit(1_000_000, Duration.ofSeconds(1), 1).build();
+        assertTrue(limiter.tryAcquire());
+        int admitted = 0;
+        for (int i = 0; i < 100; i++) {
+            wrapping.advance(Duration.ofMillis(10));
+            admitted += limiter.tryAcquire() ? 1 : 0;
+        }
+        assertEquals(100, admitted);
+        ManualScheduler atMin = new ManualScheduler(new dev.vigil.core.time.ManualTicker(Long.MIN_VALUE));
+        RateLimiter fromMin = RateLimiter.builder().scheduler(atMin).limit(10, Duration.ofSeconds(1)).build();
+        atMin.advance(Duration.ofSeconds(1));
+        assertTrue(fromMin.tryAcquire(10));
+    }
+
+    @Test
+    void aWarmUpThatWouldStretchAFullBucketBeyondTheLongestDurationIsRejected() {
+        assertMessage("coldFactor must be at most", () -> builder().limit(10, Duration.ofDays(365 * 30)).warmup(Duration.ofSeconds(1), 5.0).build());
+    }
+
     private static void assertMessage(String expected, org.junit.jupiter.api.function.Executable executable) {
         IllegalArgumentException thrown = assertThrows(IllegalArgumentException.class, executable);
         assertTrue(thrown.getMessage().contains(expected), () -> "expected \"" + expected + "\" in: " + thrown.getMessage());
