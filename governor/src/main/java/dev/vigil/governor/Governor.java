@@ -274,7 +274,7 @@ public final class Governor {
                 tripReason = recentRequests.size() + " unsafe requests within " + Duration.ofNanos(tripWindowNanos)
                         + " (more than " + tripRequests + "), the last for '" + request.action() + "' by " + request.actor();
                 tripped = true;
-                decision = Decision.deny("governor tripped: " + tripReason + "; a person must reset it");
+                decision = Decision.deny("tripped by " + tripReason + "; every unsafe action is denied until a person resets it");
             } else {
                 decision = rule.decide(request, now, approved);
             }
@@ -288,7 +288,7 @@ public final class Governor {
             lock.unlock();
         }
         if (tripped) {
-            LOG.warn("governor '{}' tripped, every unsafe action is denied until a person resets it: {}", name, tripReason);
+            LOG.warn("governor '{}' {}", name, decision.reason());
             if (events.isEnabled()) {
                 events.publish(new PolicyEvent.StateChanged(name, KIND, now, "ARMED", "TRIPPED", decision.reason()));
             }
