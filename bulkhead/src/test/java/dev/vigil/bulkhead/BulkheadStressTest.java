@@ -94,7 +94,7 @@ class BulkheadStressTest {
                 }
                 pinned++;
                 if (event.getStackTrace() != null && hasVigilFrame(event.getStackTrace().getFrames())
-                        && !inTheJdksInterruptClearing(event.getStackTrace().getFrames())) {
+                        && !inTheJdksInterruptClearing(event.getStackTrace().getFrames()) && !waitingForAJdkClassInitializer(event)) {
                     pinnedInVigil.add(describe(event));
                 }
             }
@@ -120,6 +120,22 @@ class BulkheadStressTest {
         }
         return frames.get(0).getMethod().getType().getName().equals("java.lang.VirtualThread")
                 && frames.get(0).getMethod().getName().equals("getAndClearInterrupt");
+    }
+
+    /**
+     * A virtual thread that needs a JDK class another thread is initializing waits for it pinned: seen on
+     * JDK 25 when the first {@code InterruptedException} of the run is built while JFR records
+     * ("Waited for initialization of jdk.internal.event.ThrowableTracer by another thread"), with
+     * Vigil's wait path further down the stack. The initializer is the JDK's; a wait for the initializer
+     * of a Vigil class still fails the test, as does a wait inside one (a different reason).
+     */
+    private static boolean waitingForAJdkClassInitializer(RecordedEvent event) {
+        if (!event.hasField("pinnedReason")) {
+            return false;
+        }
+        String reason = event.getString("pinnedReason");
+        String prefix = "Waited for initialization of ";
+        return reason != null && reason.startsWith(prefix) && !reason.startsWith(prefix + "dev.vigil");
     }
 
     private static boolean hasVigilFrame(List<RecordedFrame> frames) {
