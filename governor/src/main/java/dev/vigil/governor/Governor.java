@@ -116,9 +116,10 @@ public final class Governor {
      *
      * @param request the request, not null
      * @return the decision
-     * @throws IllegalArgumentException if the request is null, its action class is not configured, or
-     *                                  the action has a floor and the request states no capacity (or
-     *                                  one above the configured capacity)
+     * @throws IllegalArgumentException if the request is null, its action class is not configured,
+     *                                  the action has a floor and the request states no capacity, or
+     *                                  the response curve answers no delay, a negative one or one over
+     *                                  about 73 years (nothing is counted, not even towards a trip)
      */
     public Decision decide(ActionRequest request) {
         return decide(request, false, null);
@@ -276,7 +277,14 @@ public final class Governor {
                 tripped = true;
                 decision = Decision.deny("tripped by " + tripReason + "; every unsafe action is denied until a person resets it");
             } else {
-                decision = rule.decide(request, now, approved);
+                try {
+                    decision = rule.decide(request, now, approved);
+                } catch (RuntimeException curveFailure) {
+                    if (!approved && tripRequests > 0) {
+                        recentRequests.pollLast(); // the request did not happen: not towards a trip either
+                    }
+                    throw curveFailure;
+                }
             }
             String actor = approved ? approver : request.actor();
             record(new AuditRecord(now, approved ? AuditRecord.Kind.APPROVED : AuditRecord.Kind.DECIDED, request.action(), actor,
@@ -376,7 +384,7 @@ public final class Governor {
                 }
                 long left = request.capacity() - pending - amount;
                 if (left < floor) {
-                    return Decision.deny("would leave " + left + " of " + capacity + " in service" + (pending > 0 ? " (" + pending
+                    return Decision.deny("would leave " + left + " in service" + (pending > 0 ? " (" + pending
                             + " let through lately, counted until settled)" : "") + ", below the floor of " + floor);
                 }
             }
@@ -463,7 +471,8 @@ public final class Governor {
 
         /**
          * @param curve the wait before each action given the units already used in the window (default
-         *              {@link ResponseCurve#none()}); checked not to decrease over the budget at build
+         *              {@link ResponseCurve#none()}); checked at build not to decrease and to stay in range
+         *              for the first {@code min(budget, 100,000)} units, and at each decision to stay in range
          * @return these rules
          * @throws IllegalArgumentException if null
          */
@@ -577,7 +586,8 @@ public final class Governor {
          * @return this builder
          * @throws IllegalArgumentException if blank or already declared, if the rules have no budget, an
          *                                  escalation threshold at or above the budget, or a curve that
-         *                                  decreases or returns a negative or null delay within the budget
+         *                                  decreases or answers a delay out of range within the first
+         *                                  {@code min(budget, 100,000)} units
          */
         public Builder unsafe(String action, Consumer<UnsafeRules> rules) {
             checkNew(action);

@@ -38,20 +38,23 @@ import java.util.concurrent.atomic.LongAdder;
  * sweep that runs on the path of a new key at most once per {@link Builder#evictionInterval eviction
  * interval} (no background thread), on {@link #evictIdle()}, and at the cap. The key count never
  * exceeds {@link Builder#maxKeys maxKeys}: at the cap, a new key takes the slot of an idle key if there
- * is one, and is refused (as rate-limited, with the time until the first key can go idle as its
- * retry-after) only when every tracked key is busy, rather than forgetting a busy key, which would let
- * it start over with a full burst. A flood of distinct keys therefore holds at most {@code maxKeys}
+ * is one, and is refused (as rate-limited, with a retry-after no later than the first tracked key can
+ * go idle) only when every tracked key is busy, rather than forgetting a busy key, which would let it
+ * start over with a full burst. A flood of distinct keys therefore holds at most {@code maxKeys}
  * entries and cannot make every call scan them all: a full sweep at the cap also remembers the
  * {@code 2 * sqrt(maxKeys)} keys (16 to 1,024) that go idle soonest and the moment before which no
- * other key can; until then a new key checks only those, and after a check that found none idle, new
- * keys are refused at once until the first of them can be. A new key at the cap is refused at once,
+ * other key can (a new key, published with its first permits already taken, lowers that moment to
+ * when it goes idle); until then a new key checks only those, and after a check that found none idle,
+ * new keys are refused at once until the first key can be. A new key at the cap is refused at once,
  * whatever the max wait of {@link #reserve}.
  *
  * <p><b>Consistency.</b> An eviction marks the key's state dead with a CAS from the idle value, so a
  * call that raced with it either landed first (and the eviction fails) or sees the mark and looks the
  * key up again: no call is counted against a forgotten state. Reserving a slot for a new key comes
  * before its entry is published, so while a new key is being inserted at the cap, a concurrent call
- * for the same key may be refused as "no room for new keys" (a refusal, never an over-admission).
+ * for the same key may be refused as "no room for new keys" (a refusal, never an over-admission); a
+ * look for room at the cap that overlapped the publication of a new key does not trust its own result
+ * for later calls (an insertion count tells), so such a key is never left out of the next look.
  *
  * <p><b>Thread-safety.</b> Thread-safe and lock-free (the map is a {@link ConcurrentHashMap}); keys
  * must be immutable in their {@code equals}/{@code hashCode}. <b>Exceptions.</b> The builder throws
@@ -77,8 +80,6 @@ public final class KeyedRateLimiter<K> {
     private final AtomicLong lastSweep;
     /** How many of the soonest-idle keys a sweep at the cap remembers: about twice the square root of the cap. */
     private final int candidateCount;
-    /** The longest interval of a limit: a key admitted at {@code t} cannot be idle before {@code t + maxInterval}. */
-    private final long maxInterval;
     /** The soonest-idle keys found by the last sweep at the cap, or null. Volatile: published whole. */
     private volatile Candidates candidates;
     /**
@@ -88,6 +89,16 @@ public final class KeyedRateLimiter<K> {
      */
     private final AtomicLong noIdleBefore = new AtomicLong();
     private volatile boolean blocked;
+    /**
+     * Keys published so far. A look for room at the cap reads it before and after: a key published in
+     * between may have been missed by its sweep, and its lowering of the marks overwritten, so the look
+     * then does not block.
+     */
+    private final AtomicLong insertions = new AtomicLong();
+    /** From {@link #insert}: no slot for a new key at the cap. */
+    private static final long NO_SLOT = -1L;
+    /** From {@link #insert}: another thread published the key first. */
+    private static final long RACED = -2L;
     private final LongAdder rejected = new LongAdder();
     private final LongAdder rejectedNewKeys = new LongAdder();
 
@@ -102,11 +113,6 @@ public final class KeyedRateLimiter<K> {
         this.events = EventPublisher.of(builder.listeners);
         this.lastSweep = new AtomicLong(ticker.read());
         this.candidateCount = (int) Math.max(16, Math.min(1_024, 2 * Math.sqrt(maxKeys)));
-        long interval = 0;
-        for (int i = 0; i < gcra.count(); i++) {
-            interval = Math.max(interval, gcra.interval(i));
-        }
-        this.maxInterval = interval;
     }
 
     /**
@@ -167,11 +173,15 @@ public final class KeyedRateLimiter<K> {
         for (;;) {
             long[] cells = states.get(key);
             if (cells == null) {
-                cells = insert(key, now);
-                if (cells == null) {
+                long inserted = insert(key, permits, now, maxWaitNanos);
+                if (inserted == NO_SLOT) {
                     refusedNewKey(now);
                     return -1L;
                 }
+                if (inserted != RACED) {
+                    return inserted;
+                }
+                continue; // another thread inserted the key first: reserve on its entry
             }
             long result = gcra.reserve(cells, 0, 1, permits, now, maxWaitNanos, 1.0, null);
             if (result == Gcra.EVICTED) {
@@ -193,7 +203,9 @@ public final class KeyedRateLimiter<K> {
      * @param key     the key, not null
      * @param permits how many, 1 to the smallest burst
      * @return the nanoseconds until {@code permits} would be granted for {@code key} (0: now; an
-     *     untracked key is granted now unless the key cap is reached); reads the clock, takes nothing
+     *     untracked key is granted now unless every one of {@code maxKeys} tracked keys is busy, and
+     *     then no later than the first of them can go idle); reads the clock, takes nothing (it may
+     *     forget idle keys, which changes no answer)
      * @throws IllegalArgumentException if {@code key} is null or {@code permits} out of range
      */
     public long nanosUntilAvailable(K key, int permits) {
@@ -204,8 +216,11 @@ public final class KeyedRateLimiter<K> {
         if (cells != null && (long) Gcra.CELLS.getAcquire(cells, 0) != Gcra.DEAD) {
             return gcra.waitFor(cells, 0, 1, permits, now, 1.0);
         }
+        if (keys.get() < maxKeys || makeRoom(now)) {
+            return 0L; // (making room only forgets idle keys, which changes no answer)
+        }
         long until = noIdleBefore.get();
-        return blocked && keys.get() >= maxKeys && now - until < 0 ? until - now : 0L;
+        return now - until < 0 ? until - now : 0L;
     }
 
     /**
@@ -261,8 +276,14 @@ public final class KeyedRateLimiter<K> {
         }
     }
 
-    /** Tracks a new key: a slot first (making room at the cap), then the entry. Null if no slot. */
-    private long[] insert(K key, long now) {
+    /**
+     * Tracks a new key with this call's permits already reserved: a slot first (making room at the
+     * cap), then the reservation on the still private state, then the entry. A fresh bucket always
+     * has room for up to the smallest burst, so the reservation cannot fail.
+     *
+     * @return the reservation's wait, {@link #NO_SLOT} or {@link #RACED}
+     */
+    private long insert(K key, int permits, long now, long maxWaitNanos) {
         long last = lastSweep.get();
         if (now - last >= evictionIntervalNanos && lastSweep.compareAndSet(last, now)) {
             sweep(now, null);
@@ -271,7 +292,7 @@ public final class KeyedRateLimiter<K> {
             int taken = keys.get();
             if (taken >= maxKeys) {
                 if (!makeRoom(now)) {
-                    return null;
+                    return NO_SLOT;
                 }
                 continue;
             }
@@ -281,22 +302,24 @@ public final class KeyedRateLimiter<K> {
         }
         long[] fresh = new long[gcra.count()];
         gcra.init(fresh, 0, 1, now);
-        // The new key is not among the keys a sweep remembered, and may go idle before them: once this
-        // call's permits are taken, no sooner than one interval of each limit from now. Lowering both
-        // marks to that keeps "no other key idle before them" true.
-        long earliestIdle = now + maxInterval;
-        lower(noIdleBefore, earliestIdle);
-        Candidates remembered = candidates;
-        if (remembered != null) {
-            lower(remembered.horizon, earliestIdle);
-        }
-        // putIfAbsent publishes the initialized cells (a volatile write in the map) to every reader.
+        long wait = gcra.reserve(fresh, 0, 1, permits, now, maxWaitNanos, 1.0, null);
+        // putIfAbsent publishes the cells, reservation included (a volatile write in the map), to every reader.
         long[] raced = states.putIfAbsent(key, fresh);
         if (raced != null) {
             keys.decrementAndGet(); // another thread inserted the key first: give the slot back
-            return raced;
+            return RACED;
         }
-        return fresh;
+        insertions.incrementAndGet();
+        // The new key is among no remembered keys and may go idle before them: lower both marks to when
+        // it will (after the count, so a look for room that missed it either sees the count move or
+        // has its marks lowered here).
+        long idleAt = idleAt(fresh);
+        lower(noIdleBefore, idleAt);
+        Candidates remembered = candidates;
+        if (remembered != null) {
+            lower(remembered.horizon, idleAt);
+        }
+        return wait;
     }
 
     private static void lower(AtomicLong mark, long value) {
@@ -319,6 +342,7 @@ public final class KeyedRateLimiter<K> {
         if (blocked && now - noIdleBefore.get() < 0) {
             return false;
         }
+        long published = insertions.get();
         Candidates remembered = candidates;
         long soonest;
         if (remembered != null && now - remembered.horizon.get() < 0) {
@@ -354,6 +378,15 @@ public final class KeyedRateLimiter<K> {
         }
         noIdleBefore.set(soonest);
         blocked = true;
+        if (insertions.get() != published) {
+            // A key published meanwhile may be missing from the sweep and its marks overwritten above:
+            // trust neither (the next look sweeps again).
+            blocked = false;
+            Candidates current = candidates;
+            if (current != null) {
+                lower(current.horizon, now);
+            }
+        }
         return false;
     }
 
@@ -379,8 +412,7 @@ public final class KeyedRateLimiter<K> {
     private boolean evictIfIdle(K key, long[] cells, long now) {
         long first = (long) Gcra.CELLS.getAcquire(cells, 0);
         if (first == Gcra.DEAD) {
-            states.remove(key, cells);
-            return false;
+            return false; // evicted already (its evictor removes it; a sweep or a call that finds it helps)
         }
         if (gcra.idle(cells, 0, 1, now) && Gcra.CELLS.compareAndSet(cells, 0, first, Gcra.DEAD)) {
             states.remove(key, cells);
@@ -399,7 +431,9 @@ public final class KeyedRateLimiter<K> {
         int evicted = 0;
         for (Map.Entry<K, long[]> entry : states.entrySet()) {
             long[] cells = entry.getValue();
-            if (evictIfIdle(entry.getKey(), cells, now)) {
+            if ((long) Gcra.CELLS.getAcquire(cells, 0) == Gcra.DEAD) {
+                states.remove(entry.getKey(), cells); // help an evictor that has not removed it yet
+            } else if (evictIfIdle(entry.getKey(), cells, now)) {
                 evicted++;
             } else if (soonest != null) {
                 long idleAt = idleAt(cells);

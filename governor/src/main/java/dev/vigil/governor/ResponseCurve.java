@@ -7,7 +7,8 @@ import java.time.Duration;
  * How long a {@link Governor} makes an unsafe action wait, given how many units of that action were
  * already let through in the current window: the resistance that grows as automation keeps pushing in
  * the unsafe direction. A curve must never decrease (more actions never wait less) and never return a
- * negative or null delay; the governor checks this over its budget when it is built. Implementations
+ * negative, null or over ~73 years delay; the governor checks this for the first
+ * {@code min(budget, 100,000)} units when it is built, and the range at every decision. Implementations
  * must be thread-safe and pure (same input, same output).
  */
 @FunctionalInterface

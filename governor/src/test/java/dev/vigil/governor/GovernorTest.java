@@ -398,7 +398,7 @@ class GovernorTest {
         assertVerdict(Verdict.ALLOW, governor.decide(terminate(3, 10)));   // leaves 7
         Decision denied = governor.decide(terminate(2, 8));                 // would leave 6
         assertVerdict(Verdict.DENY, denied);
-        assertContains(denied.reason(), "would leave 6 of 10 in service");
+        assertContains(denied.reason(), "would leave 6 in service");
         assertContains(denied.reason(), "below the floor of 7");
         assertEquals(3, governor.used(TERMINATE));
         assertVerdict(Verdict.ALLOW, governor.decide(terminate(1, 8)));    // leaves 7
@@ -423,7 +423,7 @@ class GovernorTest {
         assertDelay(Duration.ofSeconds(10), governor.decide(terminate(2, 8)));        // 8 - 1 - 2 = 5: ok; 3 pending
         Decision denied = governor.decide(terminate(1, 8));                             // 8 - 3 - 1 = 4 < 5
         assertVerdict(Verdict.DENY, denied);
-        assertContains(denied.reason(), "would leave 4 of 10 in service (3 let through lately, counted until settled)");
+        assertContains(denied.reason(), "would leave 4 in service (3 let through lately, counted until settled)");
         advanceSeconds(9);
         assertVerdict(Verdict.DENY, governor.decide(terminate(1, 8)));                // still due
         advanceSeconds(1);
@@ -738,7 +738,7 @@ class GovernorTest {
         assertVerdict(Verdict.ALLOW, governor.decide(terminate(1, 21)));
         Decision second = governor.decide(terminate(1, 21));
         assertVerdict(Verdict.DENY, second);
-        assertContains(second.reason(), "would leave 19 of 100 in service (1 let through lately, counted until settled)");
+        assertContains(second.reason(), "would leave 19 in service (1 let through lately, counted until settled)");
         scheduler.advance(Duration.ofSeconds(59));
         assertVerdict(Verdict.DENY, governor.decide(terminate(1, 21)));
         scheduler.advance(Duration.ofSeconds(1)); // one minute (the default settle) after it was due
@@ -756,6 +756,7 @@ class GovernorTest {
         assertRejected(() -> governor.decide(terminate(1)), "curve of 'terminate-instance' must return a delay in [0, ",
                 "for 150000 used");
         assertEquals(150_000, governor.used(TERMINATE), "nothing counted for the request the curve failed");
+        assertEquals(1, governor.audit().size(), "and nothing audited");
         scheduler.advance(Duration.ofHours(1));
         assertEquals(0, governor.used(TERMINATE), "the window empties exactly: no unit stranded or lost");
     }
@@ -768,5 +769,22 @@ class GovernorTest {
         assertVerdict(Verdict.ALLOW, governor.decide(terminate(1_000_000_000L)));
         assertVerdict(Verdict.DENY, governor.decide(terminate(Long.MAX_VALUE)));
         assertVerdict(Verdict.DENY, governor.decide(terminate(1)));
+    }
+
+    @Test
+    void aRequestTheCurveFailsDoesNotCountTowardsATrip() {
+        boolean[] failing = {false};
+        Governor governor = builder().unsafe(TERMINATE, r -> r.budget(10, Duration.ofMinutes(1))
+                        .curve(used -> failing[0] && used > 0 ? null : Duration.ZERO))
+                .tripAt(2, Duration.ofMinutes(1)).build();
+        failing[0] = true; // after the build's check: the curve misbehaves only at decision time
+        assertVerdict(Verdict.ALLOW, governor.decide(terminate(1)));
+        assertRejected(() -> governor.decide(terminate(1)), "must return a delay");
+        assertRejected(() -> governor.decide(terminate(1)), "must return a delay");
+        failing[0] = false;
+        assertVerdict(Verdict.ALLOW, governor.decide(terminate(1))); // the second request that happened
+        assertFalse(governor.isTripped());
+        assertVerdict(Verdict.DENY, governor.decide(terminate(1))); // the third trips
+        assertTrue(governor.isTripped());
     }
 }

@@ -1,6 +1,7 @@
 package dev.vigil.governor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vigil.core.testing.VirtualThreads;
@@ -166,5 +167,56 @@ class RateLimiterStressTest {
         // Never early: after the burst of 50, one permit per 50 microseconds.
         assertTrue(elapsed >= (callers - 50) * 50_000L, "the slots were spread at the rate: " + elapsed + " ns");
         assertEquals(0, limiter.rejectedCount());
+    }
+
+    /** A key whose n-th {@code hashCode} parks its thread until released: holds an insertion mid-way. */
+    static final class ParkingKey {
+        private final int parkOnCall;
+        private final AtomicInteger calls = new AtomicInteger();
+        final java.util.concurrent.CountDownLatch parked = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+
+        ParkingKey(int parkOnCall) {
+            this.parkOnCall = parkOnCall;
+        }
+
+        @Override
+        public int hashCode() {
+            if (calls.incrementAndGet() == parkOnCall) {
+                parked.countDown();
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return 42;
+        }
+    }
+
+    @Test
+    void aKeyPublishedWhileALookForRoomSweepsIsNotLeftOutOfTheNextLook() throws Exception {
+        // (Found by review.) One slot; a thread holds its new key between taking the slot and publishing
+        // it, while another key's look for room at the cap sweeps and finds nothing (the held key is not
+        // in the map yet). Once published, and idle, the held key's slot must be found by the next look.
+        ManualTicker ticker = new ManualTicker();
+        KeyedRateLimiter<Object> limiter = KeyedRateLimiter.builder().ticker(ticker).limit(1_000, Duration.ofSeconds(1_000))
+                .maxKeys(1).evictionInterval(Duration.ofHours(1)).build(); // interval 1 s
+        ParkingKey held = new ParkingKey(2); // call 1: the lookup; call 2: publishing the entry
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            Future<Boolean> holder = pool.submit(() -> limiter.tryAcquire(held));
+            assertTrue(held.parked.await(10, TimeUnit.SECONDS));
+            assertFalse(limiter.tryAcquire("other"), "the only slot is taken: refused");
+            held.release.countDown();
+            assertTrue(holder.get(10, TimeUnit.SECONDS));
+        } finally {
+            pool.shutdownNow();
+            assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS));
+        }
+        ticker.advance(Duration.ofSeconds(2)); // the held key took one permit: idle since 1 s
+        assertEquals(0, limiter.nanosUntilAvailable("next", 1));
+        assertTrue(limiter.tryAcquire("next"), "the idle key's slot goes to the new key");
+        assertEquals(1, limiter.keyCount());
     }
 }
