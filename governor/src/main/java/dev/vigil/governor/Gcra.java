@@ -57,23 +57,25 @@ final class Gcra {
     private final long[] intervals;
     private final long[] tolerances;
     private final int count;
+    /** The smallest burst: the most permits one call may ask for (more could never conform). */
+    private final long maxPermits;
 
-    Gcra(long[] intervals, long[] tolerances) {
+    Gcra(long[] intervals, long[] tolerances, long maxPermits) {
         this.intervals = intervals.clone();
         this.tolerances = tolerances.clone();
         this.count = intervals.length;
+        this.maxPermits = maxPermits;
+    }
+
+    /** @throws IllegalArgumentException unless {@code 1 <= permits <= } the smallest burst */
+    void checkPermits(int permits) {
+        if (permits < 1 || permits > maxPermits) {
+            throw new IllegalArgumentException("permits must be in [1, " + maxPermits + "] (the smallest burst), was " + permits);
+        }
     }
 
     int count() {
         return count;
-    }
-
-    long interval(int limit) {
-        return intervals[limit];
-    }
-
-    long tolerance(int limit) {
-        return tolerances[limit];
     }
 
     /** Sets every limit's cells to "full bucket at {@code now}"; before the cells are shared. */
@@ -194,7 +196,11 @@ final class Gcra {
         return Math.max(rest, Math.max(wait, 0));
     }
 
-    /** One limit: a CAS loop on its cell, re-reading only the cell (never the clock) on contention. */
+    /**
+     * One limit: a CAS loop on its cell, re-reading only the cell (never the clock) on contention. The
+     * same step as one level of {@link #reserveFrom}, kept apart for the one-limit hot path: going
+     * through {@code reserveFrom} with one limit was measured slower (30.0 against 26.7 ns at 1 thread).
+     */
     private static long reserveOne(long[] cells, int index, long cost, long tolerance, long now, long extra, long[] record) {
         long tat = (long) CELLS.getAcquire(cells, index);
         for (;;) {
@@ -227,16 +233,12 @@ final class Gcra {
     /**
      * Gives back a reservation that {@link #reserve} recorded in {@code reserved}, on each limit where
      * it is still the latest (see the class comment). Used when a thread waiting for reserved permits
-     * is interrupted.
-     *
-     * @return true if every limit was restored; false if some permits pass unused
+     * is interrupted. Where a later reservation sits on top, the permits pass unused.
      */
-    boolean undo(long[] cells, int offset, int stride, long[] reserved) {
-        boolean all = true;
+    void undo(long[] cells, int offset, int stride, long[] reserved) {
         for (int i = 0; i < count; i++) {
-            all &= CELLS.compareAndSet(cells, offset + i * stride, reserved[2 * i + 1], reserved[2 * i]);
+            CELLS.compareAndSet(cells, offset + i * stride, reserved[2 * i + 1], reserved[2 * i]);
         }
-        return all;
     }
 
     /** The wait before {@code cost} more conforms on a limit whose state is {@code tat}; 0 if it does now. */

@@ -81,6 +81,11 @@ public final class Governor {
     private final Ticker ticker;
     private final EventPublisher events;
 
+    /**
+     * Guards the windows, the trip count and the audit trail. A lock on purpose: decisions are rare
+     * (dangerous automated actions) and must update several structures exactly together; it is never
+     * on a call's hot path, and a virtual thread waiting for it unmounts.
+     */
     private final ReentrantLock lock = new ReentrantLock();
     /** Times of recent unsafe requests, for the trip check; guarded by {@link #lock}. */
     private final ArrayDeque<Long> recentRequests = new ArrayDeque<>();
@@ -272,18 +277,15 @@ public final class Governor {
             } else if (tripReason != null) {
                 decision = Decision.deny("governor tripped (" + tripReason + "): a person must reset it");
             } else if (!approved && tripsNow(now)) {
+                recentRequests.addLast(now);
                 tripReason = recentRequests.size() + " unsafe requests within " + Duration.ofNanos(tripWindowNanos)
                         + " (more than " + tripRequests + "), the last for '" + request.action() + "' by " + request.actor();
                 tripped = true;
                 decision = Decision.deny("tripped by " + tripReason + "; every unsafe action is denied until a person resets it");
             } else {
-                try {
-                    decision = rule.decide(request, now, approved);
-                } catch (RuntimeException curveFailure) {
-                    if (!approved && tripRequests > 0) {
-                        recentRequests.pollLast(); // the request did not happen: not towards a trip either
-                    }
-                    throw curveFailure;
+                decision = rule.decide(request, now, approved); // may throw (a curve out of range): then nothing counts
+                if (!approved && tripRequests > 0) {
+                    recentRequests.addLast(now);
                 }
             }
             String actor = approved ? approver : request.actor();
@@ -308,7 +310,10 @@ public final class Governor {
         return decision;
     }
 
-    /** Counts this unsafe request in the trip window; true if it makes one too many. Under the lock. */
+    /**
+     * Whether this unsafe request would make one too many in the trip window (it is counted by the
+     * caller once decided, so a request that fails is not). Under the lock.
+     */
     private boolean tripsNow(long now) {
         if (tripRequests == 0) {
             return false;
@@ -316,8 +321,7 @@ public final class Governor {
         while (!recentRequests.isEmpty() && now - recentRequests.peekFirst() >= tripWindowNanos) {
             recentRequests.pollFirst();
         }
-        recentRequests.addLast(now);
-        return recentRequests.size() > tripRequests;
+        return recentRequests.size() + 1 > tripRequests;
     }
 
     private void record(AuditRecord entry) {

@@ -69,7 +69,6 @@ public final class KeyedRateLimiter<K> {
     private final Ticker ticker;
     private final int maxKeys;
     private final long evictionIntervalNanos;
-    private final long maxPermits;
     private final String limitsText;
     private final EventPublisher events;
     /** Key to the cells of its limits (one {@code long} per limit, stride 1: entries are many and small). */
@@ -108,7 +107,6 @@ public final class KeyedRateLimiter<K> {
         this.ticker = builder.ticker;
         this.maxKeys = builder.maxKeys;
         this.evictionIntervalNanos = builder.evictionIntervalNanos;
-        this.maxPermits = builder.limits.minBurst();
         this.limitsText = builder.limits.describe();
         this.events = EventPublisher.of(builder.listeners);
         this.lastSweep = new AtomicLong(ticker.read());
@@ -168,7 +166,7 @@ public final class KeyedRateLimiter<K> {
 
     private long reserve(K key, int permits, long maxWaitNanos) {
         Checks.notNull(key, "key");
-        checkPermits(permits);
+        gcra.checkPermits(permits);
         long now = ticker.read();
         for (;;) {
             long[] cells = states.get(key);
@@ -210,7 +208,7 @@ public final class KeyedRateLimiter<K> {
      */
     public long nanosUntilAvailable(K key, int permits) {
         Checks.notNull(key, "key");
-        checkPermits(permits);
+        gcra.checkPermits(permits);
         long now = ticker.read();
         long[] cells = states.get(key);
         if (cells != null && (long) Gcra.CELLS.getAcquire(cells, 0) != Gcra.DEAD) {
@@ -268,12 +266,6 @@ public final class KeyedRateLimiter<K> {
     @Override
     public String toString() {
         return "KeyedRateLimiter[" + name + ", " + limitsText + ", maxKeys=" + maxKeys + ", keys=" + keys.get() + "]";
-    }
-
-    private void checkPermits(int permits) {
-        if (permits < 1 || permits > maxPermits) {
-            throw new IllegalArgumentException("permits must be in [1, " + maxPermits + "] (the smallest burst), was " + permits);
-        }
     }
 
     /**
@@ -368,10 +360,7 @@ public final class KeyedRateLimiter<K> {
                 return true;
             }
             candidates = fresh;
-            soonest = fresh.horizon.get();
-            for (int i = 0; i < fresh.size; i++) {
-                soonest = fresh.idleAt[i] - soonest < 0 ? fresh.idleAt[i] : soonest;
-            }
+            soonest = fresh.soonest();
         }
         if (keys.get() < maxKeys) {
             return true; // another thread freed a slot meanwhile
@@ -438,7 +427,7 @@ public final class KeyedRateLimiter<K> {
             } else if (soonest != null) {
                 long idleAt = idleAt(cells);
                 if (idleAt != Gcra.DEAD) {
-                    soonest.offer(entry.getKey(), cells, idleAt - now, idleAt);
+                    soonest.offer(entry.getKey(), cells, idleAt - now);
                 }
             }
         }
@@ -452,32 +441,33 @@ public final class KeyedRateLimiter<K> {
     }
 
     /**
-     * The busy keys that go idle soonest, as a sweep found them: a max-heap by time to idle while the
-     * sweep fills it, then read-only. Its horizon: before it, no key outside the list can be idle (each
-     * was seen idle later than every key kept), until insertions lower it.
+     * The busy keys that go idle soonest, as a sweep found them: a max-heap by time to idle (relative to
+     * the sweep's reading, so plain comparisons hold across a ticker's wrap) while the sweep fills it,
+     * then read-only. Its horizon: before it, no key outside the list can be idle (each was seen idle
+     * later than every key kept), until insertions lower it.
      */
     static final class Candidates {
         final Object[] keys;
         final long[][] cells;
-        final long[] idleAt;
-        final long[] untilIdle;
+        private final long[] untilIdle;
         final AtomicLong horizon = new AtomicLong();
         int size;
-        private boolean dropped;
-        private long droppedUntil = Long.MAX_VALUE;
+        private long sweptAt;
+        private long soonestKept = Long.MAX_VALUE;
+        private long soonestDropped = Long.MAX_VALUE;
 
         Candidates(int capacity) {
             keys = new Object[capacity];
             cells = new long[capacity][];
-            idleAt = new long[capacity];
             untilIdle = new long[capacity];
         }
 
         /** Keeps the key if it goes idle sooner than the latest kept one (sift through the max-heap). */
-        void offer(Object key, long[] keyCells, long until, long at) {
+        void offer(Object key, long[] keyCells, long until) {
+            soonestKept = Math.min(soonestKept, until);
             if (size < untilIdle.length) {
                 int i = size++;
-                place(i, key, keyCells, until, at);
+                place(i, key, keyCells, until);
                 while (i > 0 && untilIdle[(i - 1) / 2] < untilIdle[i]) {
                     swap(i, (i - 1) / 2);
                     i = (i - 1) / 2;
@@ -485,13 +475,11 @@ public final class KeyedRateLimiter<K> {
                 return;
             }
             if (until >= untilIdle[0]) {
-                dropped = true;
-                droppedUntil = Math.min(droppedUntil, until);
+                soonestDropped = Math.min(soonestDropped, until);
                 return;
             }
-            dropped = true;
-            droppedUntil = Math.min(droppedUntil, untilIdle[0]);
-            place(0, key, keyCells, until, at);
+            soonestDropped = Math.min(soonestDropped, untilIdle[0]);
+            place(0, key, keyCells, until);
             int i = 0;
             for (;;) {
                 int child = 2 * i + 1;
@@ -511,23 +499,29 @@ public final class KeyedRateLimiter<K> {
 
         /** Fixes the horizon: the soonest a key not kept goes idle, or as late as can be if all were kept. */
         void seal(long now) {
-            horizon.set(dropped ? now + droppedUntil : now + Checks.MAX_NANOS);
+            sweptAt = now;
+            horizon.set(now + Math.min(soonestDropped, Checks.MAX_NANOS));
         }
 
-        private void place(int i, Object key, long[] keyCells, long until, long at) {
+        /** When the first key kept, or any other, can go idle: the sweep's answer to "no room until". */
+        long soonest() {
+            long kept = soonestKept == Long.MAX_VALUE ? Long.MAX_VALUE : sweptAt + soonestKept;
+            long other = horizon.get();
+            return kept != Long.MAX_VALUE && kept - other < 0 ? kept : other;
+        }
+
+        private void place(int i, Object key, long[] keyCells, long until) {
             keys[i] = key;
             cells[i] = keyCells;
             untilIdle[i] = until;
-            idleAt[i] = at;
         }
 
         private void swap(int a, int b) {
             Object key = keys[a];
             long[] c = cells[a];
             long u = untilIdle[a];
-            long t = idleAt[a];
-            place(a, keys[b], cells[b], untilIdle[b], idleAt[b]);
-            place(b, key, c, u, t);
+            place(a, keys[b], cells[b], untilIdle[b]);
+            place(b, key, c, u);
         }
     }
 

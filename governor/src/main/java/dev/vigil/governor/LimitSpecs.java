@@ -59,7 +59,7 @@ final class LimitSpecs {
             intervals[i] = limit[3];
             tolerances[i] = limit[2] * limit[3];
         }
-        return new Gcra(intervals, tolerances);
+        return new Gcra(intervals, tolerances, minBurst());
     }
 
     /**
@@ -78,8 +78,7 @@ final class LimitSpecs {
         }
     }
 
-    /** The smallest burst: the most permits one call may ask for. */
-    long minBurst() {
+    private long minBurst() {
         long min = Long.MAX_VALUE;
         for (long[] limit : limits) {
             min = Math.min(min, limit[2]);

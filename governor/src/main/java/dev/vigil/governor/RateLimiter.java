@@ -96,7 +96,6 @@ public final class RateLimiter implements AdmissionPolicy {
     private final Ticker ticker;
     private final Scheduler scheduler;
     private final long timeoutNanos;
-    private final long maxPermits;
     private final long warmupNanos;
     private final double coldFactor;
     private final String limitsText;
@@ -112,7 +111,6 @@ public final class RateLimiter implements AdmissionPolicy {
         this.scheduler = builder.scheduler;
         this.ticker = scheduler.ticker();
         this.timeoutNanos = builder.timeoutNanos;
-        this.maxPermits = builder.limits.minBurst();
         this.warmupNanos = builder.warmupNanos;
         this.coldFactor = builder.coldFactor;
         this.limitsText = builder.limits.describe();
@@ -179,14 +177,7 @@ public final class RateLimiter implements AdmissionPolicy {
      * @throws IllegalArgumentException if {@code permits} is out of range
      */
     public boolean tryAcquire(int permits) {
-        checkPermits(permits);
-        long now = ticker.read();
-        long result = gcra.reserve(cells, PAD, PAD, permits, now, 0L, warmFactor(now), null);
-        if (result >= 0) {
-            return true;
-        }
-        refused(now, ~result);
-        return false;
+        return reserve(permits, 0L) >= 0;
     }
 
     /**
@@ -206,7 +197,7 @@ public final class RateLimiter implements AdmissionPolicy {
     }
 
     private boolean acquire(int permits, long maxWaitNanos) throws InterruptedException {
-        checkPermits(permits);
+        gcra.checkPermits(permits);
         long now = ticker.read();
         double factor = warmFactor(now);
         long result = gcra.reserve(cells, PAD, PAD, permits, now, 0L, factor, null);
@@ -247,8 +238,12 @@ public final class RateLimiter implements AdmissionPolicy {
      * @throws IllegalArgumentException if {@code permits} or {@code maxWait} is out of range
      */
     public long reserve(int permits, Duration maxWait) {
-        long maxWaitNanos = Checks.nonNegativeUpToMaxNanos(maxWait, "maxWait");
-        checkPermits(permits);
+        return reserve(permits, Checks.nonNegativeUpToMaxNanos(maxWait, "maxWait"));
+    }
+
+    /** The one path of {@link #tryAcquire(int)} and {@link #reserve(int, Duration)}: the wait, or -1 (counted as refused). */
+    private long reserve(int permits, long maxWaitNanos) {
+        gcra.checkPermits(permits);
         long now = ticker.read();
         long result = gcra.reserve(cells, PAD, PAD, permits, now, maxWaitNanos, warmFactor(now), null);
         if (result >= 0) {
@@ -350,7 +345,7 @@ public final class RateLimiter implements AdmissionPolicy {
      * @throws IllegalArgumentException if {@code permits} is out of range
      */
     public long nanosUntilAvailable(int permits) {
-        checkPermits(permits);
+        gcra.checkPermits(permits);
         long now = ticker.read();
         return gcra.waitFor(cells, PAD, PAD, permits, now, warmFactor(now));
     }
@@ -364,12 +359,6 @@ public final class RateLimiter implements AdmissionPolicy {
     public String toString() {
         return "RateLimiter[" + name + ", " + limitsText + (timeoutNanos == 0 ? "" : ", timeout=" + Duration.ofNanos(timeoutNanos))
                 + (warmupNanos == 0 ? "" : ", warmup=" + Duration.ofNanos(warmupNanos) + " x" + coldFactor) + "]";
-    }
-
-    private void checkPermits(int permits) {
-        if (permits < 1 || permits > maxPermits) {
-            throw new IllegalArgumentException("permits must be in [1, " + maxPermits + "] (the smallest burst), was " + permits);
-        }
     }
 
     /**
