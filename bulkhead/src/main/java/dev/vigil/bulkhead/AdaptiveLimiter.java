@@ -82,8 +82,13 @@ import org.slf4j.LoggerFactory;
  * wait ({@link #tryAcquirePermit()}, asynchronous calls) are shed, whatever their criticality. Rejections ({@link LoadShedException})
  * carry the last window's mean latency as a retry-after hint: about when a slot frees up.
  *
- * <p><b>Thread-safety.</b> Lock-free: admission is one CAS on a word holding the limit and the
- * in-flight count; completion is one atomic add to it; a sampled call adds a few uncontended atomic
+ * <p><b>Thread-safety.</b> Lock-free. While the calls in flight stay within the least critical share of
+ * the limit (SHEDDABLE's, half by default), a completed call parks its slot on its thread's stripe and the
+ * thread's next call takes it back: one CAS on a cache line of the thread's own each, no shared write.
+ * Nearer the caps, and whenever a decision could be a refusal, admission is one CAS on a word holding
+ * the limit and the exact in-flight count, and completion one atomic add to it (the switch between the
+ * two gathers the parked slots back without blocking anyone; see {@code SlotCounter}). With partitions,
+ * the shared word is always used (their rule reads the exact count). A sampled call adds a few uncontended atomic
  * operations on the calling thread's sample cell; the algorithm runs on one thread at a time, about once per window, without
  * blocking anyone. Allocation-free on admission and completion. Share one limiter per dependency.
  *
@@ -96,14 +101,12 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
     private static final Logger LOG = LoggerFactory.getLogger(AdaptiveLimiter.class);
     private static final VarHandle WORD = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle WINDOWS;
-    /** Index of the state word (limit << 32 | in flight) in {@link #state}, padded on both sides. */
-    private static final int STATE = Stripes.PAD;
-    private static final long IN_FLIGHT = 0xFFFF_FFFFL;
     /**
      * Permit slot layout: in flight at admission (bits 0-20), criticality (21-22), partition (23-26),
      * the sampled call's stripe (27-30) and whether the call is sampled (31).
      */
     private static final int IN_FLIGHT_BITS = 21;
+    private static final int IN_FLIGHT_MASK = (1 << IN_FLIGHT_BITS) - 1;
     private static final int CRITICALITY_SHIFT = 21;
     private static final int PARTITION_SHIFT = 23;
     private static final int PARTITION_MASK = 0xF;
@@ -130,7 +133,7 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
     private final Classifier classifier;
     private final Ticker ticker;
     private final EventPublisher events;
-    private final long[] state = new long[3 * Stripes.PAD];
+    private final SlotCounter slots;
     private final SampleWindow window;
     private final WaitQueue queue;
     private final Source source = new Source();
@@ -139,6 +142,8 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
     private final String[] partitionNames;
     private final double[] shares;
     private final long[] partitionInFlight;
+    /** Per partition: its guarantee rule as the counter's gate; null without named partitions. */
+    private final SlotCounter.Gate[] gates;
     /** Per partition: the window number of its latest shed call (it wants capacity); benign races. */
     private final int[] partitionShedIn;
     /** views[criticality][partition], built once. */
@@ -167,7 +172,9 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         this.ticker = builder.scheduler.ticker();
         this.events = EventPublisher.of(builder.listeners);
         int initial = Math.max(minLimit, Math.min(maxLimit, algorithm.initialLimit()));
-        state[STATE] = (long) initial << 32; // published with the limiter (final field)
+        int stripes = Stripes.count(SampleWindow.MAX_STRIPES);
+        double leastShare = shedAt[shedAt.length - 1]; // shares never grow with less criticality (checked by build)
+        this.slots = new SlotCounter(initial, leastShare, builder.partitions.isEmpty(), stripes);
         this.window = new SampleWindow(builder.sampleWindow, builder.sampleEvery, Stripes.count(SampleWindow.MAX_STRIPES));
         this.queue = builder.maxWaiters == 0 ? null
                 : new WaitQueue(builder.maxWaiters, builder.maxWaitNanos, builder.lifo, builder.codelTargetNanos,
@@ -177,6 +184,7 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
             this.shares = null;
             this.partitionInFlight = null;
             this.partitionShedIn = null;
+            this.gates = null;
         } else {
             int count = builder.partitions.size() + 1;
             this.partitionNames = new String[count];
@@ -193,6 +201,11 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
             this.partitionInFlight = new long[Stripes.length(count)];
             this.partitionShedIn = new int[count];
             Arrays.fill(partitionShedIn, -2); // published with the limiter (final field)
+            this.gates = new SlotCounter.Gate[count];
+            for (int partition = 0; partition < count; partition++) {
+                int which = partition;
+                gates[partition] = (inFlight, limit) -> partitionMayTake(which, inFlight, limit);
+            }
         }
         int partitions = partitionNames == null ? 1 : partitionNames.length;
         this.views = new AdmissionPolicy[CRITICALITIES.length][partitions];
@@ -315,31 +328,33 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         return permit == REJECTED ? shed(criticality, partition) : permit;
     }
 
-    /** One CAS on the state word; on success, the partition's count (advisory: the word alone enforces the limit). */
+    /**
+     * Takes a slot from the counter (see {@link SlotCounter#tryAcquire}); on success, the partition's
+     * count (advisory: the counter alone enforces the limit) and, if the call is sampled, its in-flight
+     * figure.
+     */
     private long tryAdmit(int criticality, int partition) {
-        for (;;) {
-            long word = (long) WORD.getVolatile(state, STATE);
-            int limit = (int) (word >>> 32);
-            int inFlight = (int) (word & IN_FLIGHT);
-            if (inFlight >= cap(limit, criticality)
-                    || (partitionInFlight != null && !partitionMayTake(partition, inFlight, limit))) {
-                return REJECTED;
-            }
-            // The CAS publishes nothing but the count; it fails only if the count or the limit moved.
-            if (WORD.compareAndSet(state, STATE, word, word + 1)) {
-                if (partitionInFlight != null) {
-                    WORD.getAndAdd(partitionInFlight, Stripes.slot(partition), 1L);
-                }
-                int slot = (inFlight + 1) | criticality << CRITICALITY_SHIFT | partition << PARTITION_SHIFT;
-                int sampleStripe = window.trySample(ticker); // reads the clock only for a sampled call
-                return Permits.of(0, sampleStripe < 0 ? slot : slot | SAMPLED | sampleStripe << SAMPLE_SHIFT);
-            }
+        int stripe = slots.home();
+        int inFlight = slots.tryAcquire(stripe, shedAt[criticality], gates == null ? null : gates[partition]);
+        if (inFlight < 0) {
+            return REJECTED;
         }
+        if (partitionInFlight != null) {
+            WORD.getAndAdd(partitionInFlight, Stripes.slot(partition), 1L);
+        }
+        int slot = criticality << CRITICALITY_SHIFT | partition << PARTITION_SHIFT;
+        int sampleStripe = window.trySample(ticker); // reads the clock only for a sampled call
+        if (sampleStripe < 0) {
+            return Permits.of(0, slot);
+        }
+        // A sample records the calls in flight at its admission: exact if the counter knew it, else the
+        // counter's bound from the shared word and this thread's own stripe (no other thread's cache line).
+        int measured = inFlight > 0 ? inFlight : slots.inFlightBound(stripe);
+        return Permits.of(0, slot | Math.min(measured, IN_FLIGHT_MASK) | SAMPLED | sampleStripe << SAMPLE_SHIFT);
     }
 
     private int cap(int limit, int criticality) {
-        double share = shedAt[criticality];
-        return share >= 1.0 ? limit : Math.min(limit, (int) Math.ceil(limit * share));
+        return SlotCounter.share(limit, shedAt[criticality]);
     }
 
     private boolean partitionMayTake(int partition, int inFlight, int limit) {
@@ -393,10 +408,9 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
     }
 
     RejectedException rejection(int criticality) {
-        long word = (long) WORD.getVolatile(state, STATE);
-        int limit = (int) (word >>> 32);
+        int limit = limit();
         String message = "adaptive limiter '" + name + "' shed a " + CRITICALITIES[criticality] + " call: "
-                + (word & IN_FLIGHT) + " in flight, limit " + limit + " (" + CRITICALITIES[criticality] + " calls may use "
+                + slots.inFlightEstimate() + " in flight, limit " + limit + " (" + CRITICALITIES[criticality] + " calls may use "
                 + cap(limit, criticality) + ")" + (queue == null ? "" : ", " + queue.waiting() + " waiting");
         return new LoadShedException(name, message, lastRttNanos);
     }
@@ -462,7 +476,9 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
     }
 
     private void free(int slot) {
-        WORD.getAndAdd(state, STATE, -1L);
+        if (!slots.put(slots.home())) {
+            slots.release();
+        }
         if (partitionInFlight != null) {
             WORD.getAndAdd(partitionInFlight, Stripes.slot(slot >>> PARTITION_SHIFT & PARTITION_MASK), -1L);
         }
@@ -488,7 +504,7 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
             return false;
         }
         long rtt = ticker.read() - window.endSample(slot >>> SAMPLE_SHIFT & SAMPLE_STRIPE_MASK);
-        if (window.record(rtt, slot & ((1 << IN_FLIGHT_BITS) - 1), dropped)) {
+        if (window.record(rtt, slot & IN_FLIGHT_MASK, dropped)) {
             try {
                 adjust();
             } finally {
@@ -519,19 +535,10 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         lastRttNanos = window.averageRttNanos();
         WINDOWS.setVolatile(this, (int) WINDOWS.getVolatile(this) + 1); // single writer: the closer
         if (next != limit) {
-            setLimit(next);
+            slots.setLimit(next);
             if (events.isEnabled()) {
                 events.publish(new PolicyEvent.LimitChanged(name, kind(), ticker.read(), limit, next,
                         algorithm.getClass().getSimpleName() + ": " + window));
-            }
-        }
-    }
-
-    private void setLimit(int limit) {
-        for (;;) {
-            long word = (long) WORD.getVolatile(state, STATE);
-            if (WORD.compareAndSet(state, STATE, word, (long) limit << 32 | (word & IN_FLIGHT))) {
-                return;
             }
         }
     }
@@ -540,12 +547,20 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
 
     /** @return the current limit */
     public int limit() {
-        return (int) ((long) WORD.getVolatile(state, STATE) >>> 32);
+        return SlotCounter.limit(slots.word());
     }
 
-    /** @return the calls holding a permit now */
+    /**
+     * The calls holding a permit now, exactly (linearizable with admissions and completions). While few
+     * calls are in flight, admitted calls count in a shared word together with free slots parked on
+     * per-thread stripes, and exactness needs those gathered back: so this call makes the next calls use
+     * the shared word until half the least critical share of the limit is free again. Meant for tests
+     * and diagnostics; the metrics gauge and {@link #health()} use a cheaper look at the stripes.
+     *
+     * @return the calls holding a permit now
+     */
     public int inFlight() {
-        return (int) ((long) WORD.getVolatile(state, STATE) & IN_FLIGHT);
+        return slots.exactInFlight();
     }
 
     /** @return the threads waiting in the queue now (0 without a queue) */
@@ -583,13 +598,15 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
      */
     @Override
     public Health health() {
-        long word = (long) WORD.getVolatile(state, STATE);
         // Shedding now: a call was shed recently and in-flight calls still fill the SHEDDABLE share (an
-        // idle limiter is UP however long ago its last window closed).
-        if (!saturated() || (word & IN_FLIGHT) < cap((int) (word >>> 32), Criticality.SHEDDABLE.ordinal())) {
+        // idle limiter is UP however long ago its last window closed). The count is a look at the stripes,
+        // not the exact count: a health check should not push the next calls onto the shared word.
+        int inFlight = slots.inFlightEstimate();
+        int limit = limit();
+        if (!saturated() || inFlight < cap(limit, Criticality.SHEDDABLE.ordinal())) {
             return Health.up();
         }
-        return Health.degraded("saturated: " + inFlight() + " in flight, limit " + limit() + "; shedding");
+        return Health.degraded("saturated: " + inFlight + " in flight, limit " + limit + "; shedding");
     }
 
     /**
@@ -611,7 +628,7 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
                     criticality.name().toLowerCase(Locale.ROOT), count::sum);
         }
         sink.gauge("vigil.limiter.limit", "The current concurrency limit", "calls", this::limit);
-        sink.gauge("vigil.limiter.concurrent.calls", "Calls holding a permit", "calls", this::inFlight);
+        sink.gauge("vigil.limiter.concurrent.calls", "Calls holding a permit", "calls", slots::inFlightEstimate);
         if (queue != null) {
             sink.gauge("vigil.limiter.waiting.calls", "Threads waiting for a permit", "calls", this::waitingCalls);
         }
