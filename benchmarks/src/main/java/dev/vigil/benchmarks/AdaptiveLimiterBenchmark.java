@@ -83,8 +83,10 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  * recorded successes, at least a sample window's worth (so its algorithm ran), and every limiter kept
  * its limit within its bounds.
  *
- * <p>What it shows: Vigil admits with one CAS on the word holding the limit and the in-flight count and
- * completes with one atomic add to it and a striped counter; one call in 8 also reads the clock twice
+ * <p>What it shows: far from the caps (as here), Vigil admits by taking a slot parked on the calling
+ * thread's own stripe and completes by parking it there again (one CAS each on the thread's own cache
+ * line; the first call of a thread takes its slot from the shared word holding the limit and the
+ * count) and adds to a striped counter; one call in 8 also reads the clock twice
  * and adds to the thread's own sample cell; it should allocate 0 B/op. concurrency-limits admits through a non-fair
  * {@code Semaphore} and an {@code AtomicInteger} (both shared words), allocates two listener objects
  * and an {@code Optional} per call (the JIT may scalar-replace some of them), and on completion takes

@@ -66,7 +66,8 @@ import org.slf4j.LoggerFactory;
  * other sampled call in flight: a thread with many concurrent calls samples fewer), with its ticker, from admission to {@link #complete}: two clock reads cost more
  * than an admission, so drivers do not read the clock for it ({@link #measuresLatency()} is false and
  * {@code elapsedNanos} is not used). A sample also records the calls in flight when the call was
- * admitted. Drops are counted for every call: the classifier's {@link Outcome#FAILURE} is a drop
+ * admitted (while few calls are in flight, an upper bound that may count a free slot parked on each
+ * other thread's stripe: it reads no other thread's cache line). Drops are counted for every call: the classifier's {@link Outcome#FAILURE} is a drop
  * (configure it so that only overload signals, such as timeouts, 429 and 503, are failures);
  * {@link Outcome#IGNORED} and {@link #release} record nothing. Every {@code sampleWindow} samples the
  * algorithm computes the next limit, which is clamped to its bounds; while the limiter is under-used

@@ -53,7 +53,8 @@ import org.junit.jupiter.api.Test;
  * reads a {@link ManualScheduler}'s ticker, so concurrent calls race on the sample slots too.
  *
  * <p><b>The limit.</b> {@link FixedLimitScenario} uses a window so large that the limit never moves: it
- * checks the one-CAS admission, the atomic completion (sampled or not, with any outcome) and the reads.
+ * checks admission (slots parked on the threads' stripes and the exact shared word, with the switches between
+ * them: the least critical share of the limit 4 is 3 slots), completion (sampled or not, with any outcome) and the reads.
  * {@link MovingLimitScenario} moves the limit at every sampled completion (a window of one sample, an
  * estimator returning a fixed sequence, the clamps and the under-use rule applied by the limiter: no
  * change while fewer than half the limit were in flight at the sample's admission, unless the window had
