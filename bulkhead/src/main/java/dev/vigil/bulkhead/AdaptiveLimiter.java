@@ -88,7 +88,8 @@ import org.slf4j.LoggerFactory;
  * thread's next call takes it back: one CAS on a cache line of the thread's own each, no shared write.
  * Nearer the caps, and whenever a decision could be a refusal, admission is one CAS on a word holding
  * the limit and the exact in-flight count, and completion one atomic add to it (the switch between the
- * two gathers the parked slots back without blocking anyone; see {@code SlotCounter}). With partitions,
+ * two gathers the parked slots back without blocking anyone; see {@code SlotCounter}; the way back to
+ * parking opens at most once per 10 ms of the ticker). With partitions,
  * the shared word is always used (their rule reads the exact count). A sampled call adds a few uncontended atomic
  * operations on the calling thread's sample cell; the algorithm runs on one thread at a time, about once per window, without
  * blocking anyone. Allocation-free on admission and completion. Share one limiter per dependency.
@@ -106,6 +107,11 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
      * Permit slot layout: in flight at admission (bits 0-20), criticality (21-22), partition (23-26),
      * the sampled call's stripe (27-30) and whether the call is sampled (31).
      */
+    /**
+     * The least ticker time between two starts of the slot counter's fast mode (see {@link SlotCounter}, Epochs):
+     * bounds how fast its epochs can wrap; a counter near its caps stays on the exact count meanwhile.
+     */
+    static final long FAST_EPOCH_GAP_NANOS = 10_000_000L;
     private static final int IN_FLIGHT_BITS = 21;
     private static final int IN_FLIGHT_MASK = (1 << IN_FLIGHT_BITS) - 1;
     private static final int CRITICALITY_SHIFT = 21;
@@ -175,7 +181,7 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         int initial = Math.max(minLimit, Math.min(maxLimit, algorithm.initialLimit()));
         int stripes = Stripes.count(SampleWindow.MAX_STRIPES);
         double leastShare = shedAt[shedAt.length - 1]; // shares never grow with less criticality (checked by build)
-        this.slots = new SlotCounter(initial, leastShare, builder.partitions.isEmpty(), stripes);
+        this.slots = new SlotCounter(initial, leastShare, builder.partitions.isEmpty(), stripes, ticker, FAST_EPOCH_GAP_NANOS);
         this.window = new SampleWindow(builder.sampleWindow, builder.sampleEvery, Stripes.count(SampleWindow.MAX_STRIPES));
         this.queue = builder.maxWaiters == 0 ? null
                 : new WaitQueue(builder.maxWaiters, builder.maxWaitNanos, builder.lifo, builder.codelTargetNanos,
@@ -555,7 +561,8 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
      * The calls holding a permit now, exactly (linearizable with admissions and completions). While few
      * calls are in flight, admitted calls count in a shared word together with free slots parked on
      * per-thread stripes, and exactness needs those gathered back: so this call makes the next calls use
-     * the shared word until half the least critical share of the limit is free again. Meant for tests
+     * the shared word until half the least critical share of the limit is free again (and 10 ms have passed
+     * since they last went back to the stripes, which bounds how often that happens). Meant for tests
      * and diagnostics; the metrics gauge and {@link #health()} use a cheaper look at the stripes.
      *
      * @return the calls holding a permit now

@@ -49,7 +49,7 @@ public interface LimitAlgorithm {
         /** @return the mean latency of the sampled calls, in nanoseconds (at least 1) */
         long averageRttNanos();
 
-        /** @return the least latency among the sampled calls, in nanoseconds (at least 1) */
+        /** @return the least latency among the sampled calls, in nanoseconds (at least 1, at most the mean) */
         long minRttNanos();
 
         /** @return the most calls in flight (counting the call) when a sampled call was admitted */

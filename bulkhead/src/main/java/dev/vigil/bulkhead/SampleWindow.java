@@ -183,7 +183,10 @@ final class SampleWindow implements LimitAlgorithm.Window {
         }
         samples = (int) Math.min(Integer.MAX_VALUE, count);
         averageRtt = Math.max(1L, sum / count);
-        minRtt = least == Long.MAX_VALUE ? averageRtt : least;
+        // A sample's count and latency may land in different windows (see Benign races), so the mean of the
+        // counts taken may fall below the least latency taken; the summary keeps least <= mean, as any set of
+        // samples has, for estimators that compare the two (Vegas, Gradient2).
+        minRtt = least == Long.MAX_VALUE ? averageRtt : Math.min(least, averageRtt);
         maxInFlight = (int) most;
         dropped = (int) Math.min(Integer.MAX_VALUE, drops);
     }

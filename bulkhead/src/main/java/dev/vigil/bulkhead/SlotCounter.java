@@ -1,5 +1,6 @@
 package dev.vigil.bulkhead;
 
+import dev.vigil.core.time.Ticker;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
@@ -37,15 +38,25 @@ import java.lang.invoke.VarHandle;
  *       made here, so a refusal is linearizable: it happens at a read that saw the exact count. When a
  *       release brings {@code committed} down to half the fast zone, one CAS starts the next FAST epoch;
  *       its stripes are still closed (with the last epoch's stale credit, which no longer counts) and
- *       reopen one by one, empty, when a completing call first parks a slot there.</li>
+ *       reopen one by one, empty, when a completing call first parks a slot there. At most one FAST
+ *       epoch starts per {@code minFastGapNanos} of the ticker (see <b>Epochs</b>).</li>
  * </ul>
  *
- * <p><b>Layouts.</b> Shared word: committed (bits 0-20), epoch (21-40), mode (41-42), limit (43-62,
+<p><b>Layouts.</b> Shared word: committed (bits 0-20), epoch (21-41), mode (42-43), limit (44-63,
  * limits up to {@link LimitBounds#MAX_LIMIT}). Stripe word: credit (bits 0-15), closed (16), the epoch it
- * was opened or closed in (17-36). Every CAS compares the whole word, so a CAS prepared against a stripe
- * that has since been closed, or closed and reopened in a later epoch, fails; epochs are compared for
- * equality only (they wrap after 2^20 switches, and every switch rewrites every stripe, so a stripe's
- * epoch is always the current one or the one before).
+ * was opened or closed in (17-37). Every CAS compares the whole word, so a CAS prepared against a stripe
+ * that has since been closed, or closed and reopened in a later epoch, fails. Every switch rewrites every
+ * stripe, so a stripe's epoch is always the current one or the one before, and epochs are compared for
+ * equality only.
+ *
+ * <p><b>Epochs</b> are 21 bits and wrap after 2^21 FAST epochs. A thread descheduled inside a switch (between
+ * reading a word and its CAS) for a whole wrap could find the same word again and apply a stale CAS: reopen
+ * a stripe in the wrong epoch or subtract an old switch's credit. Unthrottled, a counter at a small limit
+ * can switch about a million times a second (measured at limit 2 on two threads: 489,822 switches in
+ * 300 ms), which makes a wrap a matter of seconds. So a new FAST epoch starts at most once per
+ * {@code minFastGapNanos} of the ticker (the first after construction at any time) (the counter stays EXACT meanwhile, which is always correct, only
+ * slower): with the limiter's gap of 10 ms ({@code AdaptiveLimiter.FAST_EPOCH_GAP_NANOS}), a wrap takes
+ * at least 2^21 x 10 ms, about 5.8 hours, far beyond any scheduling delay a thread survives.
  *
  * <p><b>Memory ordering.</b> Every access to the shared word and the stripe words is volatile (a volatile
  * read, a CAS or a {@code getAndAdd}). The counter publishes no data, only counts; what needs the total
@@ -62,9 +73,9 @@ final class SlotCounter {
 
     private static final long COMMITTED = (1L << 21) - 1;
     private static final int EPOCH_SHIFT = 21;
-    private static final long EPOCH = (1L << 20) - 1;
-    private static final int MODE_SHIFT = 41;
-    private static final int LIMIT_SHIFT = 43;
+    private static final long EPOCH = (1L << 21) - 1;
+    private static final int MODE_SHIFT = 42;
+    private static final int LIMIT_SHIFT = 44;
 
     private static final long CREDIT = 0xFFFFL;
     private static final long CLOSED = 1L << 16;
@@ -79,27 +90,43 @@ final class SlotCounter {
 
     /** Index of the shared word in {@link #shared}, padded on both sides. */
     private static final int SHARED = Stripes.PAD;
+    /**
+     * Index in {@link #shared} of the ticker time from which the next FAST epoch may start, on its own cache
+     * line: read and written only on the way back to FAST, never by an admission.
+     */
+    private static final int NEXT_FAST = 2 * Stripes.PAD;
+    /** {@link #NEXT_FAST} before the first FAST start after construction: no gap to wait for. */
+    private static final long ANY_TIME = Long.MIN_VALUE;
 
     private final long[] shared = new long[3 * Stripes.PAD];
     private final long[] stripes;
     private final int mask;
     private final double leastShare;
     private final boolean fastEnabled;
+    private final Ticker ticker;
+    private final long minFastGapNanos;
 
     /**
      * @param initialLimit the limit, in [1, {@link LimitBounds#MAX_LIMIT}]
      * @param leastShare   the share of the limit the least critical call may fill, in (0, 1]: the fast zone
      * @param fastEnabled  false to stay EXACT (no credit), as partitions need (their rule reads the exact count)
      * @param stripeCount  a power of two
+     * @param ticker       the clock of {@code minFastGapNanos}
+     * @param minFastGapNanos the least ticker time between the starts of two FAST epochs, at least 0 (0 for
+     *                     tests that need every path often; see <b>Epochs</b>)
      */
-    SlotCounter(int initialLimit, double leastShare, boolean fastEnabled, int stripeCount) {
+    SlotCounter(int initialLimit, double leastShare, boolean fastEnabled, int stripeCount, Ticker ticker, long minFastGapNanos) {
         this.leastShare = leastShare;
         this.fastEnabled = fastEnabled;
         this.mask = stripeCount - 1;
         this.stripes = new long[Stripes.length(stripeCount)];
+        this.ticker = ticker;
+        this.minFastGapNanos = minFastGapNanos;
         // Published with the limiter (final fields). Stripes start open in epoch 0, empty; a counter
-        // without a fast mode starts EXACT and its stripes are never used.
+        // without a fast mode starts EXACT and its stripes are never used. The first FAST start after a
+        // switch is free (no clock read at construction).
         shared[SHARED] = (long) initialLimit << LIMIT_SHIFT | (long) (fastEnabled ? FAST : EXACT) << MODE_SHIFT;
+        shared[NEXT_FAST] = ANY_TIME;
     }
 
     /** @return {@code ceil(limit x share)}, at most {@code limit}: the slots a call with that share may fill */
@@ -212,9 +239,11 @@ final class SlotCounter {
     }
 
     /**
-     * @return an upper bound of the calls in flight, from the shared word and {@code stripe} only (no other
-     *         thread's cache line): exact in EXACT mode, else above by the slots parked on other stripes (at
-     *         most one each)
+     * @return the calls in flight as far as the shared word and {@code stripe} tell (no other thread's cache
+     *         line), for a sample's in-flight figure: exact in EXACT mode; in FAST, committed minus this
+     *         stripe's credit, which counts the slots parked on other stripes (at most one each) as in flight.
+     *         With nothing racing it is an upper bound; a concurrent release or take between the two reads can
+     *         put it one below the count.
      */
     int inFlightBound(int stripe) {
         long word = word();
@@ -240,6 +269,11 @@ final class SlotCounter {
 
     static int mode(long word) {
         return (int) (word >>> MODE_SHIFT & 3);
+    }
+
+    /** @return the epoch: advanced by one at each FAST start, wrapping after 2^21 */
+    static long epoch(long word) {
+        return word >>> EPOCH_SHIFT & EPOCH;
     }
 
     /** @return calls in flight plus parked credit (exact in EXACT mode) */
@@ -296,8 +330,8 @@ final class SlotCounter {
                 if (!switching(epoch)) {
                     // Another helper finished this switch, and a later epoch may have reopened or closed this
                     // stripe: touch nothing. (The stripe was read before this check, while this switch was
-                    // under way or earlier; epochs never repeat, so the CAS below can only succeed on a stripe
-                    // still in this or the previous epoch.)
+                    // under way or earlier; every later switch rewrites the stripe, so the CAS below succeeds
+                    // only while this switch is still closing stripes, short of an epoch wrap: see Epochs.)
                     return;
                 }
                 // Open in this epoch: freeze its credit. Closed in the previous epoch: its credit is stale
@@ -329,14 +363,41 @@ final class SlotCounter {
         return mode(word) == SWITCHING && (word >>> EPOCH_SHIFT & EPOCH) == epoch;
     }
 
-    /** In EXACT with at most half the fast zone in use: starts the next FAST epoch (one CAS; losing is fine). */
+    /**
+     * In EXACT with at most half the fast zone in use, and {@code minFastGapNanos} after the last FAST start:
+     * starts the next FAST epoch. Reads the clock only when the count allows it, which an admission never
+     * needs; lock-free (a lost CAS means another thread moved the word).
+     */
     private void tryFast() {
-        long word = word();
-        if (mode(word) == EXACT && committed(word) <= fastZone(limit(word)) / 2) {
+        if (!fastMayStart(word())) {
+            return;
+        }
+        if (minFastGapNanos > 0) {
+            long now = ticker.read();
+            long allowedAt = (long) WORD.getVolatile(shared, NEXT_FAST);
+            // Claim the gap first, by CAS: one thread per gap goes on, so FAST epochs start at most once per
+            // gap whatever the races (see Epochs). A claim whose switch then finds the count too high is spent:
+            // the counter stays EXACT for another gap, which is correct, only slower.
+            if ((allowedAt != ANY_TIME && now - allowedAt < 0) || !WORD.compareAndSet(shared, NEXT_FAST, allowedAt, now + minFastGapNanos)) {
+                return;
+            }
+        }
+        for (;;) {
+            long word = word();
+            if (!fastMayStart(word)) {
+                return;
+            }
             long nextEpoch = ((word >>> EPOCH_SHIFT) + 1) & EPOCH;
             long fast = word & ~(3L << MODE_SHIFT | EPOCH << EPOCH_SHIFT) | nextEpoch << EPOCH_SHIFT | (long) FAST << MODE_SHIFT;
-            WORD.compareAndSet(shared, SHARED, word, fast);
+            // Fails only if a release, an admission or a limit change moved the word: look again.
+            if (WORD.compareAndSet(shared, SHARED, word, fast)) {
+                return;
+            }
         }
+    }
+
+    private boolean fastMayStart(long word) {
+        return mode(word) == EXACT && committed(word) <= fastZone(limit(word)) / 2;
     }
 
     /**

@@ -5,6 +5,7 @@ import static dev.vigil.core.testing.LincheckScenarios.call;
 import static dev.vigil.core.testing.LincheckScenarios.scenario;
 
 import dev.vigil.core.testing.LincheckScenarios.Budget;
+import dev.vigil.core.time.Ticker;
 import java.util.List;
 import org.jetbrains.kotlinx.lincheck.execution.ExecutionScenario;
 import org.jetbrains.kotlinx.lincheck.LinChecker;
@@ -59,7 +60,7 @@ public class SlotCounterLincheckTest {
 
     /** The counter under test, in 4 stripes (the home stripe of a thread is its id modulo 4). */
     public static class Scenario {
-        private final SlotCounter counter = new SlotCounter(4, 0.5, true, 4);
+        private final SlotCounter counter = new SlotCounter(4, 0.5, true, 4, Ticker.system(), 0);
         private final Held held = new Held();
 
         /** Lincheck creates one instance per execution. */

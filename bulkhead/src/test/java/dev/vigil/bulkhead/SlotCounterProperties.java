@@ -3,6 +3,7 @@ package dev.vigil.bulkhead;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vigil.core.time.ManualTicker;
 import java.util.List;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -23,15 +24,18 @@ import net.jqwik.api.statistics.Statistics;
  * count ({@link SlotCounter#exactInFlight}, which gathers the parked slots) and the one-pass estimate (exact
  * with nothing racing) equal the model's; the sample bound ({@link SlotCounter#inFlightBound}) is never
  * below the count and at most the other stripes' parked slots (one each) above it; the counter's own
- * limit equals the model's. The histories cross the fast zone's edge often (limits 1 to 12 with a least
- * share of one half), so parking, taking, switching to EXACT, going FAST again and reopening a stripe
- * closed in an earlier epoch all happen; the statistics show how often each path decided.
+ * limit equals the model's; two FAST starts (epoch changes; the first after construction is free) are at
+ * least the gap apart on the ticker,
+ * which the histories advance by 0 to 6 ns at a time against a gap of 0 or 4 ns. The histories cross the
+ * fast zone's edge often (limits 1 to 12 with a least share of one half), so parking, taking, switching to
+ * EXACT, going FAST again (or being held EXACT by the gap) and reopening a stripe closed in an earlier epoch
+ * all happen; the statistics show how often each path decided.
  */
 class SlotCounterProperties {
     private static final double[] SHARES = {1.0, 0.7, 0.5};
     private static final int STRIPES = 4;
 
-    /** An operation: kind (0 acquire, 1 release, 2 limit, 3 exact count), stripe, and an argument. */
+    /** An operation: kind (0 acquire, 1 release, 2 limit, 3 exact count, 4 clock), stripe, and an argument. */
     record Step(int kind, int stripe, int argument) {}
 
     @Provide
@@ -41,17 +45,22 @@ class SlotCounterProperties {
                         .flatMap(stripe -> Arbitraries.integers().between(0, SHARES.length - 1).map(share -> new Step(0, stripe, share)))),
                 net.jqwik.api.Tuple.of(5, Arbitraries.integers().between(0, STRIPES - 1).map(stripe -> new Step(1, stripe, 0))),
                 net.jqwik.api.Tuple.of(1, Arbitraries.integers().between(1, 12).map(limit -> new Step(2, 0, limit))),
-                net.jqwik.api.Tuple.of(1, Arbitraries.just(new Step(3, 0, 0))));
+                net.jqwik.api.Tuple.of(1, Arbitraries.just(new Step(3, 0, 0))),
+                net.jqwik.api.Tuple.of(2, Arbitraries.integers().between(0, 6).map(nanos -> new Step(4, 0, nanos))));
         return step.list().ofMinSize(1).ofMaxSize(120);
     }
 
     @Property(tries = 500, seed = "20261121")
     void admitsExactlyByTheSequentialRule(@ForAll("histories") List<Step> history, @ForAll @IntRange(min = 1, max = 12) int initialLimit,
-            @ForAll boolean fast) {
-        SlotCounter counter = new SlotCounter(initialLimit, 0.5, fast, STRIPES);
+            @ForAll boolean fast, @ForAll boolean gapped) {
+        ManualTicker ticker = new ManualTicker();
+        long gap = gapped ? 4 : 0;
+        SlotCounter counter = new SlotCounter(initialLimit, 0.5, fast, STRIPES, ticker, gap);
         int limit = initialLimit;
         int inFlight = 0;
+        long lastFastStart = Long.MIN_VALUE; // none yet: the first start after construction is free
         for (Step step : history) {
+            long epochBefore = SlotCounter.epoch(counter.word());
             switch (step.kind()) {
                 case 0 -> {
                     double share = SHARES[step.argument()];
@@ -84,7 +93,16 @@ class SlotCounterProperties {
                     counter.setLimit(step.argument());
                     limit = step.argument();
                 }
-                default -> assertEquals(inFlight, counter.exactInFlight(), "the exact count");
+                case 3 -> assertEquals(inFlight, counter.exactInFlight(), "the exact count");
+                default -> ticker.advanceNanos(step.argument());
+            }
+            if (SlotCounter.epoch(counter.word()) != epochBefore && lastFastStart != Long.MIN_VALUE) {
+                long sinceLast = ticker.read() - lastFastStart;
+                assertTrue(sinceLast >= gap, () -> "FAST started again " + sinceLast + " ns after the last start, gap " + gap + ": " + counter);
+                Statistics.label("FAST start").collect(gap == 0 ? "no gap" : "after the gap");
+            }
+            if (SlotCounter.epoch(counter.word()) != epochBefore) {
+                lastFastStart = ticker.read();
             }
             assertEquals(inFlight, counter.inFlightEstimate(), "the estimate, with nothing racing");
             assertEquals(limit, SlotCounter.limit(counter.word()), "the limit");
