@@ -466,6 +466,11 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         drainIfWaiting();
     }
 
+    /** @return whether the call of this permit slot is sampled (its admission stored a start time) */
+    static boolean isSampled(int slot) {
+        return (slot & SAMPLED) != 0;
+    }
+
     private static int slotOf(long permit) {
         if (permit < 0) {
             throw new IllegalArgumentException("permit must be one an acquire method returned, was " + permit + " (REJECTED)");
@@ -493,7 +498,7 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
 
     /** Frees a sampled call's sample slot without recording it. */
     private void endSample(int slot) {
-        if ((slot & SAMPLED) != 0) {
+        if (isSampled(slot)) {
             window.endSample(slot >>> SAMPLE_SHIFT & SAMPLE_STRIPE_MASK);
         }
     }
@@ -507,7 +512,7 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
 
     /** @return false if the call was not sampled (nothing recorded) */
     private boolean sample(int slot, boolean dropped) {
-        if ((slot & SAMPLED) == 0) {
+        if (!isSampled(slot)) {
             return false;
         }
         long rtt = ticker.read() - window.endSample(slot >>> SAMPLE_SHIFT & SAMPLE_STRIPE_MASK);

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vigil.core.AdmissionPolicy;
 import dev.vigil.core.Outcome;
+import dev.vigil.core.Permits;
 import dev.vigil.core.testing.VirtualThreads;
 import dev.vigil.core.time.ManualScheduler;
 import dev.vigil.core.time.ManualTicker;
@@ -678,20 +679,11 @@ public class AdaptiveLimiterLincheckTest {
 
     /**
      * A scheduler whose ticker moves on by 1 ns at every read (so every sample has a latency of at least
-     * 1 ns) and counts the reads of each thread: an admission that read it was sampled (only a sampled
-     * call's admission reads the clock, when no listener is registered). It schedules nothing.
+     * 1 ns). It schedules nothing.
      */
-    static final class ReadCountingScheduler implements Scheduler {
+    static final class SteppingScheduler implements Scheduler {
         private final ManualTicker time = new ManualTicker();
-        private final ThreadLocal<long[]> reads = ThreadLocal.withInitial(() -> new long[1]);
-        private final Ticker ticker = () -> {
-            reads.get()[0]++;
-            return time.advanceNanos(1);
-        };
-
-        long readsOfThisThread() {
-            return reads.get()[0];
-        }
+        private final Ticker ticker = () -> time.advanceNanos(1);
 
         @Override
         public Task schedule(Runnable task, long delayNanos) {
@@ -737,7 +729,7 @@ public class AdaptiveLimiterLincheckTest {
 
     private static void stressSamples(ExecutorService pool, int threads, int iterations, int sampleEvery) throws Exception {
         Counting algorithm = new Counting();
-        ReadCountingScheduler clock = new ReadCountingScheduler();
+        SteppingScheduler clock = new SteppingScheduler();
         AdaptiveLimiter limiter = AdaptiveLimiter.builder().name("stress").algorithm(algorithm).sampleWindow(7).sampleEvery(sampleEvery)
                 .scheduler(clock).build();
         AdmissionPolicy[] views = {limiter.with(Criticality.CRITICAL), limiter.with(Criticality.SHEDDABLE), limiter};
@@ -758,10 +750,9 @@ public class AdaptiveLimiterLincheckTest {
                 start.await();
                 for (int i = 0; i < iterations; i++) {
                     if (count < mine.length && random.nextInt(3) != 0) {
-                        long reads = clock.readsOfThisThread();
                         long permit = views[random.nextInt(views.length)].tryAcquirePermit();
                         if (permit != AdmissionPolicy.REJECTED) {
-                            mineSampled[count] = clock.readsOfThisThread() != reads;
+                            mineSampled[count] = AdaptiveLimiter.isSampled(Permits.slot(permit));
                             mine[count++] = permit;
                             mostHeld.accumulateAndGet(holding.incrementAndGet(), Math::max);
                         }
@@ -803,10 +794,9 @@ public class AdaptiveLimiterLincheckTest {
         long windowsBefore = algorithm.windows;
         int extra = 0;
         while (algorithm.windows == windowsBefore) {
-            long reads = clock.readsOfThisThread();
             long permit = views[0].tryAcquirePermit();
             assertTrue(permit != AdmissionPolicy.REJECTED, "nothing in flight: a CRITICAL call is admitted");
-            completeCounting(limiter, permit, clock.readsOfThisThread() != reads, Outcome.SUCCESS, sampled, dropped);
+            completeCounting(limiter, permit, AdaptiveLimiter.isSampled(Permits.slot(permit)), Outcome.SUCCESS, sampled, dropped);
             assertTrue(++extra <= 10_000, "no window closed after " + extra + " more calls");
         }
         assertTrue(algorithm.windows > 1, "the limit moved during the run: " + algorithm.windows + " windows");
@@ -817,9 +807,9 @@ public class AdaptiveLimiterLincheckTest {
     }
 
     /**
-     * Completes with SUCCESS or FAILURE, counting the completion as sampled if its admission read the clock.
-     * (A completion may read the clock for other reasons: a release that could send the slot counter back
-     * to its fast mode reads it for the gap between two fast starts.)
+     * Completes with SUCCESS or FAILURE, counting the completion as sampled if its permit says so. (The
+     * clock reads cannot tell: an admission that loses its stripe's sample slot has read it, and so has a
+     * release that may send the slot counter back to its fast mode, for the gap between two fast starts.)
      */
     private static void completeCounting(AdaptiveLimiter limiter, long permit, boolean wasSampled, Outcome outcome, LongAdder sampled,
             LongAdder dropped) {
