@@ -104,14 +104,14 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
     private static final VarHandle WORD = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle WINDOWS;
     /**
-     * Permit slot layout: in flight at admission (bits 0-20), criticality (21-22), partition (23-26),
-     * the sampled call's stripe (27-30) and whether the call is sampled (31).
-     */
-    /**
      * The least ticker time between two starts of the slot counter's fast mode (see {@link SlotCounter}, Epochs):
      * bounds how fast its epochs can wrap; a counter near its caps stays on the exact count meanwhile.
      */
     static final long FAST_EPOCH_GAP_NANOS = 10_000_000L;
+    /**
+     * Permit slot layout: in flight at admission (bits 0-20), criticality (21-22), partition (23-26),
+     * the sampled call's stripe (27-30) and whether the call is sampled (31).
+     */
     private static final int IN_FLIGHT_BITS = 21;
     private static final int IN_FLIGHT_MASK = (1 << IN_FLIGHT_BITS) - 1;
     private static final int CRITICALITY_SHIFT = 21;
@@ -182,7 +182,7 @@ public final class AdaptiveLimiter implements AdmissionPolicy {
         int stripes = Stripes.count(SampleWindow.MAX_STRIPES);
         double leastShare = shedAt[shedAt.length - 1]; // shares never grow with less criticality (checked by build)
         this.slots = new SlotCounter(initial, leastShare, builder.partitions.isEmpty(), stripes, ticker, FAST_EPOCH_GAP_NANOS);
-        this.window = new SampleWindow(builder.sampleWindow, builder.sampleEvery, Stripes.count(SampleWindow.MAX_STRIPES));
+        this.window = new SampleWindow(builder.sampleWindow, builder.sampleEvery, stripes);
         this.queue = builder.maxWaiters == 0 ? null
                 : new WaitQueue(builder.maxWaiters, builder.maxWaitNanos, builder.lifo, builder.codelTargetNanos,
                         builder.codelIntervalNanos, builder.scheduler);

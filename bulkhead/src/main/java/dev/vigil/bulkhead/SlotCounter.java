@@ -135,7 +135,7 @@ final class SlotCounter {
     }
 
     /** @return the fast zone of {@code limit}: what the least critical call may fill */
-    int fastZone(int limit) {
+    private int fastZone(int limit) {
         return share(limit, leastShare);
     }
 
@@ -152,7 +152,7 @@ final class SlotCounter {
      *
      * @return true if the caller now holds a slot, admitted whatever its criticality (see FAST)
      */
-    boolean take(int stripe) {
+    private boolean take(int stripe) {
         int at = Stripes.slot(stripe);
         long word = (long) WORD.getVolatile(stripes, at);
         // Open and not empty: the slot was counted in committed when it was parked, under FAST's invariant.
@@ -177,8 +177,8 @@ final class SlotCounter {
             return (word & CREDIT) < MAX_CREDIT && WORD.compareAndSet(stripes, at, word, word + 1);
         }
         long global = word();
-        long epoch = global >>> EPOCH_SHIFT & EPOCH;
-        if (mode(global) != FAST || epoch == (word >>> STRIPE_EPOCH_SHIFT & EPOCH)) {
+        long epoch = epoch(global);
+        if (mode(global) != FAST || epoch == stripeEpoch(word)) {
             return false; // closed in this epoch (switching or exact): the slot goes to the shared word
         }
         // Closed in the previous epoch: its credit was subtracted then and is stale. Reopen it in this FAST
@@ -252,7 +252,7 @@ final class SlotCounter {
             return committed;
         }
         long own = (long) WORD.getVolatile(stripes, Stripes.slot(stripe));
-        boolean counts = (own >>> STRIPE_EPOCH_SHIFT & EPOCH) == (word >>> EPOCH_SHIFT & EPOCH);
+        boolean counts = stripeEpoch(own) == epoch(word);
         return (int) Math.max(1, committed - (counts ? own & CREDIT : 0));
     }
 
@@ -267,7 +267,7 @@ final class SlotCounter {
         return (int) (word >>> LIMIT_SHIFT);
     }
 
-    static int mode(long word) {
+    private static int mode(long word) {
         return (int) (word >>> MODE_SHIFT & 3);
     }
 
@@ -276,8 +276,13 @@ final class SlotCounter {
         return word >>> EPOCH_SHIFT & EPOCH;
     }
 
+    /** @return the epoch a stripe word was opened or closed in */
+    private static long stripeEpoch(long stripeWord) {
+        return stripeWord >>> STRIPE_EPOCH_SHIFT & EPOCH;
+    }
+
     /** @return calls in flight plus parked credit (exact in EXACT mode) */
-    static int committed(long word) {
+    private static int committed(long word) {
         return (int) (word & COMMITTED);
     }
 
@@ -285,14 +290,14 @@ final class SlotCounter {
      * Takes one slot through the shared word: the caller checked the cap (EXACT) or the fast zone (FAST)
      * against {@code word}; the CAS fails if anything in the word moved since.
      */
-    boolean tryAdd(long word) {
+    private boolean tryAdd(long word) {
         return WORD.compareAndSet(shared, SHARED, word, word + 1);
     }
 
     /** Gives one slot back to the shared word; in EXACT, if that empties it to half the fast zone, goes FAST. */
     void release() {
         long before = (long) WORD.getAndAdd(shared, SHARED, -1L);
-        if (fastEnabled && mode(before) == EXACT && committed(before) - 1 <= fastZone(limit(before)) / 2) {
+        if (fastEnabled && fastMayStart(before - 1)) { // the word this add left (mode and limit as they were)
             tryFast();
         }
     }
@@ -301,7 +306,7 @@ final class SlotCounter {
      * Moves towards EXACT from what {@code word} shows: FAST is switched (one CAS, which may lose: the
      * caller reads the word again), a switch in progress is finished, EXACT is left alone.
      */
-    void toExact(long word) {
+    private void toExact(long word) {
         long current = word;
         if (mode(current) == FAST) {
             long switching = current & ~(3L << MODE_SHIFT) | (long) SWITCHING << MODE_SHIFT;
@@ -311,7 +316,7 @@ final class SlotCounter {
             current = switching;
         }
         if (mode(current) == SWITCHING) {
-            finishSwitch(current >>> EPOCH_SHIFT & EPOCH);
+            finishSwitch(epoch(current));
         }
     }
 
@@ -347,7 +352,7 @@ final class SlotCounter {
         // so every helper has the same sum; the CAS out of SWITCHING applies it once.
         for (;;) {
             long word = word();
-            if (mode(word) != SWITCHING || (word >>> EPOCH_SHIFT & EPOCH) != epoch) {
+            if (mode(word) != SWITCHING || epoch(word) != epoch) {
                 return; // another helper finished this switch
             }
             // Committed may have dropped meanwhile (releases add -1 in any mode): re-read, subtract the credit.
@@ -360,7 +365,7 @@ final class SlotCounter {
 
     private boolean switching(long epoch) {
         long word = word();
-        return mode(word) == SWITCHING && (word >>> EPOCH_SHIFT & EPOCH) == epoch;
+        return mode(word) == SWITCHING && epoch(word) == epoch;
     }
 
     /**
@@ -446,11 +451,11 @@ final class SlotCounter {
         if (mode(word) == EXACT) {
             return committed;
         }
-        long epoch = word >>> EPOCH_SHIFT & EPOCH;
+        long epoch = epoch(word);
         long credit = 0;
         for (int stripe = 0; stripe <= mask; stripe++) {
             long stripeWord = (long) WORD.getVolatile(stripes, Stripes.slot(stripe));
-            if ((stripeWord >>> STRIPE_EPOCH_SHIFT & EPOCH) == epoch) {
+            if (stripeEpoch(stripeWord) == epoch) {
                 credit += stripeWord & CREDIT; // this epoch's credit (open, or frozen by a switch under way)
             }
         }
@@ -462,12 +467,12 @@ final class SlotCounter {
     public String toString() {
         long word = word();
         StringBuilder text = new StringBuilder(new String[] {"FAST", "SWITCHING", "EXACT", "?"}[mode(word)])
-                .append(" epoch ").append(word >>> EPOCH_SHIFT & EPOCH).append(", limit ").append(limit(word))
+                .append(" epoch ").append(epoch(word)).append(", limit ").append(limit(word))
                 .append(", committed ").append(committed(word)).append(", stripes [");
         for (int stripe = 0; stripe <= mask; stripe++) {
             long stripeWord = (long) WORD.getVolatile(stripes, Stripes.slot(stripe));
             text.append(stripe == 0 ? "" : ", ").append((stripeWord & CLOSED) != 0 ? "closed " : "open ")
-                    .append(stripeWord >>> STRIPE_EPOCH_SHIFT & EPOCH).append(':').append(stripeWord & CREDIT);
+                    .append(stripeEpoch(stripeWord)).append(':').append(stripeWord & CREDIT);
         }
         return text.append(']').toString();
     }
